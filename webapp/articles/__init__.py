@@ -1,0 +1,5 @@
+"""The blog's articles, home page, feeds and health check."""
+
+from .views import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,70 @@
+"""Configuration defaults, overridden by the environment, then by a test mapping."""
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Names read from the environment, and how each is parsed.
+ENV_SETTINGS = {
+    "SECRET_KEY": str,
+    "DATABASE_URL": str,
+    "SITE_URL": str,
+    "MAIL_SERVER": str,
+    "MAIL_PORT": int,
+    "MAIL_USE_TLS": lambda v: v.lower() in {"1", "true", "yes", "on"},
+    "MAIL_USE_SSL": lambda v: v.lower() in {"1", "true", "yes", "on"},
+    "MAIL_USERNAME": str,
+    "MAIL_PASSWORD": str,
+    "MAIL_DEFAULT_SENDER": str,
+    "RATELIMIT_STORAGE_URI": str,
+    "WEB_CONCURRENCY": int,
+}
+
+
+class Defaults:
+    """Embedded defaults: SQLite and a mail outbox in `instance/`."""
+
+    SITE_NAME = "Steven Fitspot"
+    SITE_TAGLINE = "Dedicated to Helping You Reach Peak Performance Naturally"
+    SITE_URL = ""  # empty: links are built from the request's own host
+    CONTENT_DIR = str(ROOT / "content")
+    DATABASE_URL = ""  # empty: sqlite:///<instance>/fitspot.sqlite3
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    MAX_CONTENT_LENGTH = 64 * 1024  # forms are small; anything bigger is a mistake or an attack
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_NAME = "fitspot_session"
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_ENABLED = True
+    WEB_CONCURRENCY = 2
+    WTF_CSRF_TIME_LIMIT = None  # the owner's token lives as long as the session
+    SQLITE_BUSY_TIMEOUT_MS = 10_000
+    TRUSTED_PROXIES = 1
+
+
+def load_secret_key(instance_path: Path) -> str:
+    """Return the secret key kept in `instance/secret_key`, creating it once with mode 0600."""
+    path = instance_path / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def from_environment() -> dict:
+    """Return the settings the environment sets, parsed."""
+    values = {}
+    for name, parse in ENV_SETTINGS.items():
+        raw = os.environ.get(name)
+        if raw not in (None, ""):
+            try:
+                values[name] = parse(raw)
+            except ValueError as exc:
+                raise RuntimeError(f"{name}={raw!r} is not valid: {exc}") from None
+    return values

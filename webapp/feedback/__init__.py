@@ -1,0 +1,6 @@
+"""Was this page helpful?"""
+
+from . import models  # noqa: F401  (the tables, for Alembic)
+from .views import bp
+
+__all__ = ["bp"]
