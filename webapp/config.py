@@ -20,6 +20,10 @@ ENV_SETTINGS = {
     "MAIL_DEFAULT_SENDER": str,
     "RATELIMIT_STORAGE_URI": str,
     "WEB_CONCURRENCY": int,
+    # feedback: rate limits per client IP, and a key prefix when several sites share one Redis
+    "FEEDBACK_VOTE_RATE_LIMIT": str,
+    "FEEDBACK_COMMENT_RATE_LIMIT": str,
+    "RATELIMIT_KEY_PREFIX": str,
 }
 
 
@@ -43,6 +47,10 @@ class Defaults:
     WTF_CSRF_TIME_LIMIT = None  # the owner's token lives as long as the session
     SQLITE_BUSY_TIMEOUT_MS = 10_000
     TRUSTED_PROXIES = 1
+
+    # feedback ("Was this page helpful?"): rate limits per client IP, in Flask-Limiter's notation
+    FEEDBACK_VOTE_RATE_LIMIT = "20 per minute"
+    FEEDBACK_COMMENT_RATE_LIMIT = "5 per minute"
 
 
 def load_secret_key(instance_path: Path) -> str:
