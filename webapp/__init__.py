@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import assets, errors, idempotency, security  # noqa: F401  (idempotency: its table)
+from . import assets, checks, errors, idempotency, security  # noqa: F401  (idempotency: its table)
 from .config import ROOT, Defaults, from_environment, load_secret_key
 from .content import load_library
 from .database import configure_sqlite, database_url
@@ -42,6 +42,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app.config.get("DATABASE_URL", ""), instance)
     app.config.setdefault("OUTBOX_DIR", str(instance / "outbox"))
     configure_logging(app)
+    if not app.config.get("TESTING"):
+        checks.check_configuration(app)
 
     app.wsgi_app = ProxyFix(
         app.wsgi_app,
