@@ -1,5 +1,6 @@
 """Configuration defaults, overridden by the environment, then by a test mapping."""
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -47,6 +48,16 @@ class Defaults:
     WTF_CSRF_TIME_LIMIT = None  # the owner's token lives as long as the session
     SQLITE_BUSY_TIMEOUT_MS = 10_000
     TRUSTED_PROXIES = 1
+
+    # Owner area (webapp/owner/): the session dies after this much idle time, or this long
+    # after login whatever happens; failed logins allowed per email and per IP.
+    PERMANENT_SESSION_LIFETIME = dt.timedelta(minutes=30)
+    SESSION_REFRESH_EACH_REQUEST = True
+    OWNER_SESSION_MAX_AGE = dt.timedelta(hours=12)
+    OWNER_PASSWORD_MIN_LENGTH = 12
+    OWNER_LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
+    OWNER_LOGIN_LIMIT_PER_IP = "20 per 15 minutes"
+    OWNER_EXPORT_BATCH_SIZE = 1000
 
     # feedback ("Was this page helpful?"): rate limits per client IP, in Flask-Limiter's notation
     FEEDBACK_VOTE_RATE_LIMIT = "20 per minute"
