@@ -6,7 +6,7 @@ CHROMIUM ?= /usr/bin/chromium
 export HOST ?= 127.0.0.1
 export PORT ?= 8000
 
-.PHONY: run test lint install dev browser bench clean
+.PHONY: run test lint install dev browser wrk bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.x)")'
@@ -46,7 +46,13 @@ lint: dev
 test: dev browser lint
 	CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_ARGS)
 
-bench: dev browser
+wrk:
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else echo "make bench needs wrk (Debian/Ubuntu: sudo apt-get install wrk)"; exit 1; fi; }
+
+bench: dev browser wrk
 	$(BIN)/python -m bench
 
 clean:

@@ -25,5 +25,6 @@ def post_fork(server, worker):
     from webapp.extensions import db
 
     app = server.app.wsgi()
-    with app.app_context():
-        db.engine.dispose(close=False)
+    if "sqlalchemy" in getattr(app, "extensions", {}):
+        with app.app_context():
+            db.engine.dispose(close=False)

@@ -56,7 +56,17 @@ class PostgresDatabase:
 class Server:
     """gunicorn serving the app, with the production config file."""
 
-    def __init__(self, tmp: Path, database_url: str | None = None, workers: int = 2, env: dict | None = None):
+    def __init__(
+        self,
+        tmp: Path,
+        database_url: str | None = None,
+        workers: int = 2,
+        env: dict | None = None,
+        app_module: str = "wsgi:app",
+        health_path: str = "/healthz",
+    ):
+        self.app_module = app_module
+        self.health_path = health_path
         self.tmp = Path(tmp)
         self.instance = self.tmp / "instance"
         self.instance.mkdir(parents=True, exist_ok=True)
@@ -76,11 +86,12 @@ class Server:
         self.log = self.tmp / f"gunicorn-{self.port}.log"
 
     def start(self, timeout: float = 30) -> "Server":
-        if not (self.instance / "fitspot.sqlite3").exists() and self.database_url.startswith("sqlite"):
+        needs_schema = self.app_module == "wsgi:app" and self.database_url.startswith("sqlite")
+        if needs_schema and not (self.instance / "fitspot.sqlite3").exists():
             migrate(self.database_url, self.instance)
         with self.log.open("ab") as log:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(
-                [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+                [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", self.app_module],
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,
@@ -95,7 +106,7 @@ class Server:
             if self.process and self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited: {self.log.read_text()[-3000:]}")
             try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as r:
+                with urllib.request.urlopen(self.url + self.health_path, timeout=2) as r:
                     if r.status == 200:
                         return
             except (urllib.error.URLError, ConnectionError, TimeoutError):

@@ -63,6 +63,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app, add_context_processor=False)  # public pages never touch the session
+    # Flask-Login's "remember me" hook reads the session after every response, which marks public
+    # pages `Vary: Cookie`; the owner area has no "remember me", so the hook has nothing to do.
+    app.after_request_funcs[None].remove(login_manager._update_remember_cookie)
     mail.init_app(app)
 
     assets.init_app(app)

@@ -13,43 +13,43 @@ from dataclasses import dataclass
 
 from flask import Response, current_app, request
 
+from .security import SECURITY_HEADERS
+
 
 @dataclass(frozen=True)
 class Page:
     body: bytes
     gzipped: bytes
     etag: str
-    mimetype: str
-    cache_control: str
+    headers: list[tuple[str, str]]  # everything but the body's own length and encoding
 
 
 def build_page(body: str | bytes, mimetype: str, cache_control: str) -> Page:
-    """Return a page with its gzip form and a strong ETag of its bytes."""
+    """Return a page with its gzip form, a strong ETag of its bytes and its headers, built once."""
     raw = body.encode("utf-8") if isinstance(body, str) else body
+    etag = hashlib.sha256(raw).hexdigest()[:32]
+    content_type = f"{mimetype}; charset=utf-8" if mimetype.startswith("text/") or "xml" in mimetype else mimetype
     return Page(
         body=raw,
         gzipped=gzip.compress(raw, compresslevel=9, mtime=0),
-        etag=hashlib.sha256(raw).hexdigest()[:32],
-        mimetype=mimetype,
-        cache_control=cache_control,
+        etag=etag,
+        headers=[
+            ("Content-Type", content_type),
+            ("ETag", f'"{etag}"'),
+            ("Cache-Control", cache_control),
+            ("Vary", "Accept-Encoding"),
+            *SECURITY_HEADERS,
+        ],
     )
 
 
 def page_response(page: Page) -> Response:
     """Answer with the page: 304 on a matching ETag, gzip when the client accepts it."""
-    response = Response(mimetype=page.mimetype)
-    response.set_etag(page.etag)
-    response.headers["Cache-Control"] = page.cache_control
-    response.vary.add("Accept-Encoding")
     if request.if_none_match.contains(page.etag):
-        response.status_code = 304
-        return response
+        return Response(status=304, headers=page.headers)
     if "gzip" in request.accept_encodings:
-        response.set_data(page.gzipped)
-        response.headers["Content-Encoding"] = "gzip"
-    else:
-        response.set_data(page.body)
-    return response
+        return Response(page.gzipped, headers=[*page.headers, ("Content-Encoding", "gzip")])
+    return Response(page.body, headers=page.headers)
 
 
 _lock = threading.Lock()
