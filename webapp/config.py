@@ -25,6 +25,9 @@ ENV_SETTINGS = {
     "FEEDBACK_VOTE_RATE_LIMIT": str,
     "FEEDBACK_COMMENT_RATE_LIMIT": str,
     "RATELIMIT_KEY_PREFIX": str,
+    # pwa: where the articles live (a copy, for staging or tests), the service worker's network timeout
+    "CONTENT_DIR": str,
+    "PWA_NETWORK_TIMEOUT_MS": int,
 }
 
 
@@ -48,6 +51,13 @@ class Defaults:
     WTF_CSRF_TIME_LIMIT = None  # the owner's token lives as long as the session
     SQLITE_BUSY_TIMEOUT_MS = 10_000
     TRUSTED_PROXIES = 1
+
+    # pwa (webapp/pwa/): how long the service worker waits for the network before it answers a
+    # navigation from its cache (a walker on one bar of signal), and the installed app's colours.
+    PWA_NETWORK_TIMEOUT_MS = 3000
+    PWA_SHORT_NAME = "Fitspot"
+    PWA_THEME_COLOR = "#0b6e4f"
+    PWA_BACKGROUND_COLOR = "#ffffff"
 
     # Owner area (webapp/owner/): the session dies after this much idle time, or this long
     # after login whatever happens; failed logins allowed per email and per IP.

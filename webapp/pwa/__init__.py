@@ -1,5 +1,8 @@
 """The installable, offline-first side of the site."""
 
+from .cli import pwa_cli
 from .views import bp
 
-__all__ = ["bp"]
+commands = [pwa_cli]
+
+__all__ = ["bp", "commands"]
