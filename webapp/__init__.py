@@ -66,6 +66,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Flask-Login's "remember me" hook reads the session after every response, which marks public
     # pages `Vary: Cookie`; the owner area has no "remember me", so the hook has nothing to do.
     app.after_request_funcs[None].remove(login_manager._update_remember_cookie)
+    if not app.config.get("MAIL_BACKEND"):  # SMTP when a server is named, else .eml files in OUTBOX_DIR
+        app.config["MAIL_BACKEND"] = "smtp" if app.config.get("MAIL_SERVER") else "webapp.newsletter.mailer"
     mail.init_app(app)
 
     assets.init_app(app)

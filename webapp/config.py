@@ -28,6 +28,12 @@ ENV_SETTINGS = {
     # pwa: where the articles live (a copy, for staging or tests), the service worker's network timeout
     "CONTENT_DIR": str,
     "PWA_NETWORK_TIMEOUT_MS": int,
+    # newsletter: mail time-out, what is kept of IP addresses, DNS checks, rate limits
+    "MAIL_TIMEOUT": int,
+    "NEWSLETTER_IP_STORAGE": str,
+    "NEWSLETTER_CHECK_DELIVERABILITY": lambda v: v.lower() in {"1", "true", "yes", "on"},
+    "NEWSLETTER_RATE_LIMIT_PER_IP": str,
+    "NEWSLETTER_RATE_LIMIT_PER_ADDRESS": str,
 }
 
 
@@ -72,6 +78,20 @@ class Defaults:
     # feedback ("Was this page helpful?"): rate limits per client IP, in Flask-Limiter's notation
     FEEDBACK_VOTE_RATE_LIMIT = "20 per minute"
     FEEDBACK_COMMENT_RATE_LIMIT = "5 per minute"
+
+    # Newsletter (webapp/newsletter/). Mail goes by SMTP when MAIL_SERVER is set, else it is
+    # written as .eml files to OUTBOX_DIR (instance/outbox/); MAIL_BACKEND overrides both.
+    MAIL_DEFAULT_SENDER = "Steven Fitspot <newsletter@localhost>"
+    MAIL_TIMEOUT = 10  # seconds; a reader waits on it, so never more
+    NEWSLETTER_SUBJECT = "Please confirm your subscription to Steven Fitspot"
+    NEWSLETTER_CONSENT_VERSION = "2024-06"  # change it with the wording in newsletter/_consent.html
+    NEWSLETTER_CONFIRM_MAX_AGE = 7 * 24 * 3600  # seconds a confirmation link works
+    NEWSLETTER_RESEND_AFTER = 10 * 60  # seconds before a pending address is sent another link
+    NEWSLETTER_PENDING_DAYS = 30  # unconfirmed signups older than this are deleted by `newsletter prune`
+    NEWSLETTER_IP_STORAGE = "truncated"  # "truncated" (/24 IPv4, /48 IPv6), "full" or "none"
+    NEWSLETTER_CHECK_DELIVERABILITY = False  # True: a DNS look-up checks the domain takes mail
+    NEWSLETTER_RATE_LIMIT_PER_IP = "10 per minute; 60 per hour"
+    NEWSLETTER_RATE_LIMIT_PER_ADDRESS = "5 per hour"
 
 
 def load_secret_key(instance_path: Path) -> str:

@@ -19,6 +19,7 @@ def upgrade():
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("email", sa.String(length=254), nullable=False),
         sa.Column("email_key", sa.String(length=254), nullable=False),
+        sa.Column("link_key", sa.String(length=32), nullable=False),
         sa.Column("first_name", sa.String(length=100), nullable=True),
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("source", sa.String(length=300), nullable=True),
@@ -37,6 +38,7 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_subscribers")),
         sa.UniqueConstraint("email_key", name=op.f("uq_subscribers_email_key")),
+        sa.UniqueConstraint("link_key", name=op.f("uq_subscribers_link_key")),
     )
     op.create_index(op.f("ix_subscribers_confirm_time"), "subscribers", ["confirm_time"])
     op.create_index(op.f("ix_subscribers_mail_owed"), "subscribers", ["mail_owed"])

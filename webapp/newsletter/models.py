@@ -1,6 +1,7 @@
 """Newsletter subscribers and the evidence of their consent."""
 
 import datetime as dt
+import secrets
 
 from sqlalchemy import CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -9,6 +10,11 @@ from ..extensions import db
 from ..idempotency import utcnow
 
 STATUSES = ("pending", "subscribed", "unsubscribed")
+
+
+def new_link_key() -> str:
+    """Return a random key that identifies a subscriber inside signed links (never the address)."""
+    return secrets.token_urlsafe(18)
 
 
 class Subscriber(db.Model):
@@ -20,6 +26,9 @@ class Subscriber(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254))  # as typed, domain normalised
     email_key: Mapped[str] = mapped_column(String(254), unique=True)  # lower-cased: one person, one row
+    # Signed links name the row by this random key, so no address appears in URLs or access logs,
+    # and a link dies with its row: an erased person who signs up again gets a new key.
+    link_key: Mapped[str] = mapped_column(String(32), unique=True, default=new_link_key)
     first_name: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
     source: Mapped[str | None] = mapped_column(String(300))  # the page they signed up on

@@ -1,0 +1,344 @@
+"""Signing up, confirming, unsubscribing and erasing: the work behind the views and the CLI.
+
+Functions change the session and leave the commit to their caller. A signup is committed
+before its confirmation mail is sent, so no signup is lost to a mail server that is down:
+the row keeps `mail_owed=True` until a mail goes out, and `flask newsletter retry-mail`
+sends what is owed.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from flask import current_app, has_request_context
+from flask_mailman import EmailMultiAlternatives
+from itsdangerous import BadData, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..extensions import db
+from ..idempotency import claim, utcnow
+from ..urls import external_url
+from .addresses import email_key, normalise_email, stored_ip
+from .models import Subscriber
+
+CONFIRM_SALT = "fitspot.newsletter.confirm"
+UNSUBSCRIBE_SALT = "fitspot.newsletter.unsubscribe"
+OUTBOX_BACKEND = "webapp.newsletter.mailer"
+FALLBACK_SITE_URL = "http://127.0.0.1:8000"  # `make run`, for links made outside a request without SITE_URL
+MAX_TOKEN = 300
+
+
+class BadLink(Exception):
+    """A confirm or unsubscribe link that cannot be used; the message is for the reader."""
+
+
+@dataclass(frozen=True)
+class SignupOutcome:
+    """What a signup did, and the confirmation mail it owes (None: no mail this time)."""
+
+    subscriber_id: int | None
+    message: EmailMultiAlternatives | None = None
+    optin_time: dt.datetime | None = None
+    confirm_url: str | None = None
+
+
+# --- links -------------------------------------------------------------------------------
+
+
+def absolute_url(endpoint: str, **values) -> str:
+    """Return an absolute URL from SITE_URL, also outside a request (the CLI, exports)."""
+    if has_request_context():
+        return external_url(endpoint, **values)
+    site = current_app.config.get("SITE_URL") or FALLBACK_SITE_URL
+    return site.rstrip("/") + current_app.url_map.bind("localhost").build(endpoint, values)
+
+
+def confirm_serializer() -> URLSafeTimedSerializer:
+    """Sign confirmation tokens; they carry their time and expire."""
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CONFIRM_SALT)
+
+
+def unsubscribe_serializer() -> URLSafeSerializer:
+    """Sign unsubscribe tokens; they never expire, and stay the same for one subscriber."""
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=UNSUBSCRIBE_SALT)
+
+
+def confirm_payload(subscriber: Subscriber) -> list[str]:
+    """Name the row and this opt-in: a new opt-in (or erasure) makes older links useless."""
+    return [subscriber.link_key, subscriber.optin_time.isoformat()]
+
+
+def confirm_url(subscriber: Subscriber) -> str:
+    """Return the absolute link that confirms this subscriber's current opt-in."""
+    token = confirm_serializer().dumps(confirm_payload(subscriber))
+    return absolute_url("newsletter.confirm", token=token)
+
+
+def unsubscribe_url(subscriber: Subscriber) -> str:
+    """Return the subscriber's absolute unsubscribe link: signed, stable, valid until the row is erased."""
+    token = unsubscribe_serializer().dumps(subscriber.link_key)
+    return absolute_url("newsletter.unsubscribe", token=token)
+
+
+def _find_by_link_key(link_key, lock: bool) -> Subscriber | None:
+    if not isinstance(link_key, str):
+        return None
+    query = select(Subscriber).where(Subscriber.link_key == link_key)
+    if lock:
+        query = query.with_for_update()
+    return db.session.execute(query).scalar_one_or_none()
+
+
+INVALID_CONFIRM = (
+    "This confirmation link isn't valid. It may have been cut short by your email program, or a newer "
+    "link replaced it. Sign up again and we'll send you a fresh one."
+)
+
+
+def subscriber_for_confirm_token(token: str, lock: bool = False) -> Subscriber:
+    """Return the pending or subscribed row a confirmation token names, or raise BadLink."""
+    max_age = current_app.config["NEWSLETTER_CONFIRM_MAX_AGE"]
+    if not token or len(token) > MAX_TOKEN:
+        raise BadLink(INVALID_CONFIRM)
+    try:
+        payload = confirm_serializer().loads(token, max_age=max_age)
+    except SignatureExpired:
+        days = max(1, max_age // 86400)
+        raise BadLink(
+            f"This confirmation link has expired: links work for {days} days. "
+            "Sign up again and we'll send you a fresh one."
+        ) from None
+    except BadData:
+        raise BadLink(INVALID_CONFIRM) from None
+    if not (isinstance(payload, list) and len(payload) == 2):
+        raise BadLink(INVALID_CONFIRM)
+    subscriber = _find_by_link_key(payload[0], lock)
+    if subscriber is None or subscriber.optin_time.isoformat() != payload[1]:
+        raise BadLink(INVALID_CONFIRM)
+    if subscriber.status == "unsubscribed":  # unsubscribed after this link was sent: opt in again
+        raise BadLink(INVALID_CONFIRM)
+    return subscriber
+
+
+INVALID_UNSUBSCRIBE = (
+    "This unsubscribe link isn't valid. It may have been cut short by your email program, "
+    "or the address was already erased from the list."
+)
+
+
+def subscriber_for_unsubscribe_token(token: str, lock: bool = False) -> Subscriber:
+    """Return the row an unsubscribe token names, or raise BadLink."""
+    if not token or len(token) > MAX_TOKEN:
+        raise BadLink(INVALID_UNSUBSCRIBE)
+    try:
+        link_key = unsubscribe_serializer().loads(token)
+    except BadData:
+        raise BadLink(INVALID_UNSUBSCRIBE) from None
+    subscriber = _find_by_link_key(link_key, lock)
+    if subscriber is None:
+        raise BadLink(INVALID_UNSUBSCRIBE)
+    return subscriber
+
+
+# --- signing up ----------------------------------------------------------------------------
+
+
+def _insert_or_lock(values: dict) -> tuple[Subscriber, bool]:
+    """Insert the row, or lock the one that has this address; True when it is new.
+
+    INSERT ... ON CONFLICT DO NOTHING waits for a concurrent insert of the same address and
+    then finds it; on SQLite, BEGIN IMMEDIATE already lets one writer in at a time.
+    """
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for _attempt in range(2):  # the second try covers a row erased between the two statements
+        stmt = (
+            insert(Subscriber)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["email_key"])
+            .returning(Subscriber.id)
+        )
+        new_id = db.session.execute(stmt).scalar()
+        if new_id is not None:
+            return db.session.get(Subscriber, new_id), True
+        query = select(Subscriber).where(Subscriber.email_key == values["email_key"]).with_for_update()
+        existing = db.session.execute(query).scalar_one_or_none()
+        if existing is not None:
+            return existing, False
+    raise RuntimeError("the subscriber row vanished twice during one signup")
+
+
+def signup(email: str, first_name: str | None, source: str | None, ip: str | None, idempotency_key=None):
+    """Record a signup and decide whether a confirmation mail is owed; return a SignupOutcome.
+
+    Every kind of address (new, pending, subscribed, unsubscribed) gets the same answer from the
+    view: only the mail differs. New and unsubscribed addresses start a new opt-in; a pending one
+    is sent its link again, at most once per NEWSLETTER_RESEND_AFTER; a subscribed one, nothing.
+    """
+    config = current_app.config
+    address = normalise_email(email)
+    if not claim(idempotency_key, "newsletter.signup"):
+        return SignupOutcome(None)  # applied before: change nothing, send nothing
+    now = utcnow()
+    consent = {
+        "first_name": first_name or None,
+        "source": source,
+        "consent_version": config["NEWSLETTER_CONSENT_VERSION"],
+        "optin_time": now,
+        "optin_ip": stored_ip(ip, config["NEWSLETTER_IP_STORAGE"]),
+    }
+    subscriber, created = _insert_or_lock(
+        {"email": address.email, "email_key": address.key, "status": "pending", **consent}
+    )
+    if not created and subscriber.status == "subscribed":
+        return SignupOutcome(subscriber.id)
+    if not created and subscriber.status == "unsubscribed":  # a new opt-in, with a new consent record
+        subscriber.email = address.email
+        for name, value in consent.items():
+            setattr(subscriber, name, value)
+        subscriber.status = "pending"
+        subscriber.confirm_time = subscriber.confirm_ip = subscriber.unsub_time = None
+    elif not created:  # pending: send the link again, but not to the same inbox every minute
+        resend_after = dt.timedelta(seconds=config["NEWSLETTER_RESEND_AFTER"])
+        if subscriber.last_mailed_at is not None and now - subscriber.last_mailed_at < resend_after:
+            return SignupOutcome(subscriber.id)
+    # Reserve the mail in this transaction: a concurrent signup of the same address sees it and
+    # sends nothing, and if sending fails the row still says a mail is owed.
+    subscriber.mail_owed = True
+    subscriber.last_mailed_at = now
+    return _owed_mail(subscriber)
+
+
+def _owed_mail(subscriber: Subscriber) -> SignupOutcome:
+    link = confirm_url(subscriber)
+    return SignupOutcome(subscriber.id, confirmation_message(subscriber, link), subscriber.optin_time, link)
+
+
+def confirmation_message(subscriber: Subscriber, link: str) -> EmailMultiAlternatives:
+    """Build the confirmation mail: text and HTML, with one-click unsubscribe headers."""
+    config = current_app.config
+    unsubscribe = unsubscribe_url(subscriber)
+    context = {
+        "site_name": config["SITE_NAME"],
+        "first_name": subscriber.first_name,
+        "confirm_url": link,
+        "unsubscribe_url": unsubscribe,
+        "privacy_url": absolute_url("newsletter.privacy"),
+        "days": max(1, config["NEWSLETTER_CONFIRM_MAX_AGE"] // 86400),
+    }
+    # Rendered from the environment, not render_template: no request (and no page context) in the CLI.
+    env = current_app.jinja_env
+    message = EmailMultiAlternatives(
+        subject=config["NEWSLETTER_SUBJECT"],
+        body=env.get_template("newsletter/email/confirm.txt").render(context),
+        from_email=config["MAIL_DEFAULT_SENDER"],
+        to=[subscriber.email],
+        headers={
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    message.attach_alternative(env.get_template("newsletter/email/confirm.html").render(context), "text/html")
+    return message
+
+
+def deliver(outcome: SignupOutcome) -> bool:
+    """Send the mail an outcome owes, outside any transaction; True when it went out.
+
+    Call it after committing the signup. On success the row no longer owes a mail (the
+    caller commits that); on failure the error is logged and the row still owes it.
+    """
+    if outcome.message is None:
+        return False
+    try:
+        outcome.message.send()
+    except Exception as exc:  # any failure to send: the signup is kept and the mail stays owed
+        current_app.logger.warning(
+            "newsletter: confirmation mail for subscriber %s not sent (%s: %s); it stays owed",
+            outcome.subscriber_id,
+            type(exc).__name__,
+            exc,
+        )
+        return False
+    db.session.execute(
+        update(Subscriber)
+        .where(Subscriber.id == outcome.subscriber_id, Subscriber.optin_time == outcome.optin_time)
+        .values(mail_owed=False)
+    )
+    if current_app.config.get("MAIL_BACKEND") == OUTBOX_BACKEND:
+        # No mail server: the operator can follow the link from the log (a real server never logs it).
+        current_app.logger.info(
+            "newsletter: confirm link for subscriber %s: %s", outcome.subscriber_id, outcome.confirm_url
+        )
+    return True
+
+
+# --- confirming, unsubscribing, erasing ------------------------------------------------------
+
+
+def confirm(token: str, ip: str | None) -> Subscriber:
+    """Confirm the opt-in a token names (twice is harmless), or raise BadLink."""
+    subscriber = subscriber_for_confirm_token(token, lock=True)
+    if subscriber.status == "pending":
+        subscriber.status = "subscribed"
+        subscriber.confirm_time = utcnow()
+        subscriber.confirm_ip = stored_ip(ip, current_app.config["NEWSLETTER_IP_STORAGE"])
+        subscriber.mail_owed = False
+    return subscriber
+
+
+def unsubscribe(token: str) -> Subscriber:
+    """Unsubscribe the person a token names (twice is harmless), or raise BadLink."""
+    subscriber = subscriber_for_unsubscribe_token(token, lock=True)
+    if subscriber.status != "unsubscribed":
+        subscriber.status = "unsubscribed"
+        subscriber.unsub_time = utcnow()
+        subscriber.mail_owed = False
+    return subscriber
+
+
+def erase_subscriber(email: str) -> bool:
+    """Delete the person with this address (any case) and their consent record; True when found."""
+    plain = (email or "").strip().lower()
+    keys = {email_key(email), plain}
+    result = db.session.execute(delete(Subscriber).where(Subscriber.email_key.in_(keys)))
+    return result.rowcount > 0
+
+
+# --- cron jobs ---------------------------------------------------------------------------------
+
+
+def owed_subscriber_ids(grace_seconds: int = 60) -> list[int]:
+    """Return the rows that still owe a confirmation mail.
+
+    Rows reserved in the last `grace_seconds` are left alone: a web worker may be sending them now.
+    """
+    cutoff = utcnow() - dt.timedelta(seconds=grace_seconds)
+    query = (
+        select(Subscriber.id)
+        .where(Subscriber.mail_owed.is_(True))
+        .where(or_(Subscriber.last_mailed_at.is_(None), Subscriber.last_mailed_at <= cutoff))
+        .order_by(Subscriber.id)
+    )
+    return list(db.session.execute(query).scalars())
+
+
+def reserve_owed_mail(subscriber_id: int) -> SignupOutcome:
+    """Lock a row that owes a mail and build the mail again, with a fresh link (caller commits)."""
+    query = select(Subscriber).where(Subscriber.id == subscriber_id).with_for_update()
+    subscriber = db.session.execute(query).scalar_one_or_none()
+    if subscriber is None or not subscriber.mail_owed:
+        return SignupOutcome(subscriber_id)
+    if subscriber.status != "pending":  # confirmed or unsubscribed since: nothing is owed any more
+        subscriber.mail_owed = False
+        return SignupOutcome(subscriber_id)
+    subscriber.last_mailed_at = utcnow()
+    return _owed_mail(subscriber)
+
+
+def prune_pending(now: dt.datetime | None = None) -> int:
+    """Delete signups never confirmed within NEWSLETTER_PENDING_DAYS; return how many."""
+    cutoff = (now or utcnow()) - dt.timedelta(days=current_app.config["NEWSLETTER_PENDING_DAYS"])
+    stmt = delete(Subscriber).where(Subscriber.status == "pending", Subscriber.optin_time < cutoff)
+    return db.session.execute(stmt).rowcount
