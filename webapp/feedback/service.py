@@ -1,0 +1,150 @@
+"""The work behind "Was this page helpful?": votes, comments, totals and the CSV.
+
+The views, the `flask feedback` commands and the owner's dashboard all call these
+functions. None of them commits: the caller does, once, so that an idempotency key and
+the write it guards land together or not at all.
+"""
+
+import secrets
+from collections.abc import Iterator
+
+from flask import current_app
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import case, func
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..csvutil import csv_lines
+from ..extensions import db
+from ..idempotency import claim, utcnow
+from .forms import VOTES
+from .models import Vote
+
+CSV_HEADER = ["article", "vote", "comment", "created_at", "updated_at"]
+
+
+def new_vote_id() -> str:
+    """Return a random vote id, for a reader whose browser did not send one (no JavaScript)."""
+    return secrets.token_urlsafe(18)
+
+
+def _upsert(values: dict, update: dict):
+    """Return an INSERT … ON CONFLICT (article, vote_id) DO UPDATE for this database."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(Vote).values(**values).on_conflict_do_update(index_elements=["article", "vote_id"], set_=update)
+
+
+def record_vote(article: str, vote: str, vote_id: str, idempotency_key: str | None = None) -> bool:
+    """Store a reader's vote on an article, or change the vote they gave before.
+
+    One row per (article, vote_id): a reader who answers Yes, then No, leaves one No.
+    Returns False, and changes nothing, when `idempotency_key` was applied before.
+    """
+    if vote not in VOTES:
+        raise ValueError(f"vote must be one of {VOTES}, not {vote!r}")
+    if not claim(idempotency_key, "feedback.vote"):
+        return False
+    now = utcnow()
+    db.session.execute(
+        _upsert(
+            {"article": article, "vote_id": vote_id, "vote": vote, "created_at": now, "updated_at": now},
+            {"vote": vote, "updated_at": now},
+        )
+    )
+    return True
+
+
+def add_comment(article: str, vote_id: str, vote: str, comment: str, idempotency_key: str | None = None) -> bool:
+    """Attach a comment to the reader's vote (replacing an earlier comment).
+
+    `vote` is only used when the vote row is missing (it was never stored, e.g. the vote
+    was queued offline and is still on its way); an existing vote keeps its answer.
+    Returns False, and changes nothing, when `idempotency_key` was applied before.
+    """
+    if vote not in VOTES:
+        raise ValueError(f"vote must be one of {VOTES}, not {vote!r}")
+    if not claim(idempotency_key, "feedback.comment"):
+        return False
+    now = utcnow()
+    db.session.execute(
+        _upsert(
+            {
+                "article": article,
+                "vote_id": vote_id,
+                "vote": vote,
+                "comment": comment,
+                "created_at": now,
+                "updated_at": now,
+            },
+            {"comment": comment, "updated_at": now},
+        )
+    )
+    return True
+
+
+def _has_comment():
+    return (Vote.comment.is_not(None)) & (Vote.comment != "")
+
+
+def article_totals() -> list[dict]:
+    """Return each article's votes: yes, no, votes, helpful_pct (None without votes), comments.
+
+    Every published article is listed, with zeros when nobody has voted yet, followed by
+    any slug that has votes but no longer has an article. Each dict also has `title`
+    (None for such a slug). Ordered by most votes first, then by slug.
+    """
+    rows = db.session.execute(
+        db.select(
+            Vote.article,
+            func.sum(case((Vote.vote == "yes", 1), else_=0)),
+            func.sum(case((Vote.vote == "no", 1), else_=0)),
+            func.sum(case((_has_comment(), 1), else_=0)),
+        ).group_by(Vote.article)
+    ).all()
+    counts = {article: (int(yes or 0), int(no or 0), int(comments or 0)) for article, yes, no, comments in rows}
+    titles = {a.slug: a.title for a in current_app.extensions["library"].articles}
+    totals = []
+    for slug in titles.keys() | counts.keys():
+        yes, no, comments = counts.get(slug, (0, 0, 0))
+        votes = yes + no
+        totals.append(
+            {
+                "article": slug,
+                "title": titles.get(slug),
+                "yes": yes,
+                "no": no,
+                "votes": votes,
+                "helpful_pct": round(100 * yes / votes, 1) if votes else None,
+                "comments": comments,
+            }
+        )
+    totals.sort(key=lambda t: (-t["votes"], t["article"]))
+    return totals
+
+
+def latest_comments(article: str | None = None, page: int = 1, per_page: int = 20) -> Pagination:
+    """Return one page of the votes that carry a comment, newest first (by `updated_at`).
+
+    A Flask-SQLAlchemy `Pagination`: `.items` (Vote rows), `.total`, `.pages`,
+    `.has_next`, `.next_num`, `.iter_pages()`. A page past the end is empty, never a 404.
+    """
+    query = db.select(Vote).where(_has_comment())
+    if article is not None:
+        query = query.where(Vote.article == article)
+    query = query.order_by(Vote.updated_at.desc(), Vote.id.desc())
+    return db.paginate(query, page=page, per_page=per_page, max_per_page=200, error_out=False)
+
+
+def feedback_csv_lines() -> Iterator[str]:
+    """Return the feedback CSV (every vote, oldest first) as an iterator of lines.
+
+    The rows are read when this is called, so the iterator needs no app context and
+    can be streamed as a response body as is. The CLI and the owner's download use it:
+    the same bytes.
+    """
+    rows = db.session.execute(
+        db.select(Vote.article, Vote.vote, Vote.comment, Vote.created_at, Vote.updated_at).order_by(
+            Vote.created_at, Vote.id
+        )
+    ).all()
+    return csv_lines(CSV_HEADER, rows)
