@@ -21,3 +21,11 @@ class Owner(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(default=1)  # bumped on logout: old cookies die
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[dt.datetime | None]
+
+    def get_id(self) -> str:
+        """Return what the session cookie stores: the id and the session version it is valid for."""
+        return f"{self.id}:{self.session_version}"
+
+    def end_sessions(self) -> None:
+        """Make every session cookie issued so far worthless (logout, new password)."""
+        self.session_version += 1
