@@ -12,7 +12,9 @@ from . import assets, checks, errors, idempotency, security  # noqa: F401  (idem
 from .config import ROOT, Defaults, from_environment, load_secret_key
 from .content import load_library
 from .database import configure_sqlite, database_url
-from .extensions import csrf, db, limiter, login_manager, mail, migrate
+from .extensions import db, init_write_guards, login_manager, mail, migrate
+from .pagecache import PageCacheMiddleware
+from .sessions import CookieOnlyWhenNeededSessionInterface
 from .urls import external_url
 
 # Scripts every page loads, when the file exists (each feature ships its own module).
@@ -30,6 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
         static_url_path="/static",
     )
+    app.session_interface = CookieOnlyWhenNeededSessionInterface()
     app.config.from_object(Defaults)
     app.config.update(from_environment())
     if test_config:
@@ -46,7 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         checks.check_configuration(app)
 
     app.wsgi_app = ProxyFix(
-        app.wsgi_app,
+        PageCacheMiddleware(app, app.wsgi_app),
         x_for=app.config["TRUSTED_PROXIES"],
         x_proto=app.config["TRUSTED_PROXIES"],
         x_host=app.config["TRUSTED_PROXIES"],
@@ -60,8 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
-    csrf.init_app(app)
-    limiter.init_app(app)
+    init_write_guards(app)
     login_manager.init_app(app, add_context_processor=False)  # public pages never touch the session
     # Flask-Login's "remember me" hook reads the session after every response, which marks public
     # pages `Vary: Cookie`; the owner area has no "remember me", so the hook has nothing to do.

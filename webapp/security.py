@@ -77,10 +77,12 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def refuse_oversized_and_cross_site_writes():
+        if request.method not in UNSAFE_METHODS:
+            return
         limit = app.config.get("MAX_CONTENT_LENGTH")
         if limit and (request.content_length or 0) > limit:
             abort(413, description=f"Requests are limited to {limit // 1024} KB.")
-        if request.method in UNSAFE_METHODS and is_cross_site(request):
+        if is_cross_site(request):
             app.logger.warning("refused cross-site %s %s", request.method, request.path)
             abort(403, description="This form can only be sent from this site's own pages.")
 
