@@ -42,7 +42,9 @@ class WidgetState:
             comment = self.form.comment
             comment.label.text = self.question
             if comment.errors:  # focus the text box, which reads out its error, not the thanks
-                comment.render_kw = {**comment.render_kw, "data-focus": True}
+                # tabindex 0: forms.js gives a focus target without one tabindex -1, which would
+                # take the text box out of the Tab order.
+                comment.render_kw = {**comment.render_kw, "data-focus": True, "tabindex": "0"}
 
     @property
     def question(self) -> str:
