@@ -4,6 +4,7 @@ newsletter's `subscribers` group (the newsletter feature adds `subscribers delet
 import sys
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from ..extensions import db
@@ -92,7 +93,7 @@ def export_command(status: str, since: str | None, until: str | None, output):
         export = ExportFilter.parse(status, since, until)
     except ExportError as exc:
         raise click.BadParameter(str(exc)) from None
-    for chunk in chunked(subscriber_csv_lines(export)):
+    for chunk in chunked(subscriber_csv_lines(export), current_app.config["OWNER_EXPORT_BATCH_SIZE"]):
         output.write(chunk.encode("utf-8"))
     output.flush()
 

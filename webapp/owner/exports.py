@@ -116,7 +116,7 @@ def subscriber_csv_lines(export: ExportFilter, batch_size: int | None = None) ->
     return csv_lines(HEADER, cells(subscriber_rows(export, batch_size)))
 
 
-def chunked(lines: Iterable[str], size: int = 1000) -> Iterator[str]:
+def chunked(lines: Iterable[str], size: int) -> Iterator[str]:
     """Join lines into larger strings, so a big export is written in few calls."""
     chunk: list[str] = []
     for line in lines:

@@ -113,8 +113,9 @@ def dashboard():
 
 
 def csv_response(lines, filename: str) -> Response:
-    """Stream CSV lines as a download."""
-    response = Response(stream_with_context(chunked(lines)), mimetype="text/csv")
+    """Stream CSV lines as a download, a batch of lines per write."""
+    body = chunked(lines, current_app.config["OWNER_EXPORT_BATCH_SIZE"])
+    response = Response(stream_with_context(body), mimetype="text/csv")
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
