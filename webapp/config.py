@@ -20,6 +20,7 @@ ENV_SETTINGS = {
     "MAIL_PASSWORD": str,
     "MAIL_DEFAULT_SENDER": str,
     "RATELIMIT_STORAGE_URI": str,
+    "RATELIMIT_ENABLED": lambda v: v.lower() in {"1", "true", "yes", "on"},  # false only for benchmarks
     "WEB_CONCURRENCY": int,
     # feedback: rate limits per client IP, and a key prefix when several sites share one Redis
     "FEEDBACK_VOTE_RATE_LIMIT": str,
