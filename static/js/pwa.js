@@ -142,6 +142,7 @@ async function startWorker() {
   } catch {
     return; // private mode or blocked by the user: the site still works online
   }
+  if (!registration) return; // blocked by the browser's settings
   watchForUpdates(registration);
   await navigator.serviceWorker.ready;
   await showSavedState();
