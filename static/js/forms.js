@@ -10,6 +10,7 @@
 //   fitspot:submit   (detail.body: URLSearchParams) — add fields before sending
 //   fitspot:network-error (detail: {url, body, key}) — the request never reached the server;
 //                    a listener that keeps it for later calls event.preventDefault()
+//                    (pwa.js does: it queues the request in IndexedDB and sends it when online)
 //   fitspot:replaced (on the new widget) — the widget was swapped in
 
 const widgets = new WeakSet();
@@ -96,5 +97,8 @@ export function enhance(root = document) {
     form.addEventListener("submit", submit);
   });
 }
+
+// A widget that another module swaps in (pwa.js, once a form kept offline is sent) is enhanced too.
+document.addEventListener("fitspot:replaced", (event) => enhance(event.target));
 
 enhance();

@@ -11,7 +11,6 @@ import time
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, g, has_request_context, redirect, request, session, url_for
-from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import RequestLimit
 from flask_login import current_user, logout_user
 
@@ -22,17 +21,18 @@ from .models import Owner
 LOGIN_AT = "owner_login_at"
 
 
-class SessionInterface(SecureCookieSessionInterface):
-    """Flask's cookie session, marked Secure whenever the request came over HTTPS."""
+class SecureOverHttps:
+    """Session-interface mixin: mark the cookie Secure whenever the request came over HTTPS."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
-        secure = super().get_cookie_secure(app)
-        return secure or (has_request_context() and request.is_secure)
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
 
 
 def init_app(app: Flask) -> None:
-    """Install the session interface; a site served over HTTPS always sets Secure."""
-    app.session_interface = SessionInterface()
+    """Add SecureOverHttps to the app's session interface; an HTTPS SITE_URL always sets Secure."""
+    base = type(app.session_interface)
+    if not issubclass(base, SecureOverHttps):
+        app.session_interface = type(f"SecureOverHttps{base.__name__}", (SecureOverHttps, base), {})()
     if str(app.config.get("SITE_URL", "")).startswith("https://"):
         app.config["SESSION_COOKIE_SECURE"] = True
 

@@ -15,6 +15,7 @@ from flask import current_app
 from ..csvutil import csv_lines
 from ..extensions import db
 from ..newsletter.models import Subscriber
+from ..newsletter.service import unsubscribe_url
 
 HEADER = [
     "Email Address",
@@ -95,7 +96,6 @@ def subscriber_rows(export: ExportFilter, batch_size: int | None = None) -> Iter
 
 def subscriber_csv_lines(export: ExportFilter, batch_size: int | None = None) -> Iterator[str]:
     """Yield the subscriber CSV line by line, header first."""
-    from ..newsletter.service import unsubscribe_url  # the newsletter feature signs the links
 
     def cells(rows: Iterable) -> Iterator[list]:
         for s in rows:

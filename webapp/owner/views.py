@@ -18,7 +18,11 @@ from flask import (
 from flask_login import current_user, login_user
 
 from ..extensions import db, limiter
+from ..feedback.service import article_totals, feedback_csv_lines, latest_comments
 from ..idempotency import utcnow
+from ..newsletter.addresses import email_key
+from ..newsletter.models import Subscriber
+from ..newsletter.service import erase_subscriber
 from . import auth
 from .accounts import authenticate
 from .dashboard import signup_chart, status_counts
@@ -93,8 +97,6 @@ def logout():
 @bp.get("/")
 def dashboard():
     """Show the subscribers, how the list grows, and what readers say about each article."""
-    from ..feedback.service import article_totals, latest_comments
-
     article = request.args.get("article") or None
     page = request.args.get("page", 1, type=int)
     if page < 1:
@@ -136,8 +138,6 @@ def subscribers_csv():
 @bp.get("/feedback.csv")
 def feedback_csv():
     """Download every vote and comment."""
-    from ..feedback.service import feedback_csv_lines
-
     lines = feedback_csv_lines()
     db.session.rollback()
     return csv_response(lines, f"fitspot-feedback-{utcnow().date().isoformat()}.csv")
@@ -146,9 +146,6 @@ def feedback_csv():
 @bp.post("/erase")
 def erase():
     """Step one of erasing a subscriber: show who it is and ask to confirm."""
-    from ..newsletter.addresses import email_key
-    from ..newsletter.models import Subscriber
-
     form = EraseForm()
     if not form.validate_on_submit():
         abort(400, description="Enter the email of the subscriber to erase.")
@@ -167,8 +164,6 @@ def erase():
 @bp.post("/erase/confirm")
 def erase_confirm():
     """Step two: erase the subscriber and their consent record for good."""
-    from ..newsletter.service import erase_subscriber
-
     form = ConfirmEraseForm()
     if not form.validate_on_submit():
         abort(400, description="The erasure was not confirmed; start again from the dashboard.")
