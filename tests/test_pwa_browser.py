@@ -418,3 +418,128 @@ def test_site_works_as_a_plain_website_without_service_workers(browser, site):
         assert errors == []
     finally:
         context.close()
+
+
+# --- nothing lost offline --------------------------------------------------------------------------
+
+QUEUED = "Saved — it will be sent when you're back online"
+
+OUTBOX_ENTRIES = """() => new Promise((resolve, reject) => {
+  const open = indexedDB.open("fitspot", 1);
+  open.onsuccess = () => {
+    const db = open.result;
+    const request = db.transaction("outbox").objectStore("outbox").getAll();
+    request.onsuccess = () => { db.close(); resolve(request.result); };
+    request.onerror = () => reject(request.error);
+  };
+  open.onerror = () => reject(open.error);
+})"""
+
+PUT_BACK = """(entries) => new Promise((resolve, reject) => {
+  const open = indexedDB.open("fitspot", 1);
+  open.onsuccess = () => {
+    const db = open.result;
+    const transaction = db.transaction("outbox", "readwrite");
+    for (const entry of entries) transaction.objectStore("outbox").put(entry);
+    transaction.oncomplete = () => { db.close(); resolve(entries.length); };
+    transaction.onerror = () => reject(transaction.error);
+  };
+})"""
+
+
+def wait_for_empty_outbox(page, timeout=20):
+    deadline = time.monotonic() + timeout
+    while page.evaluate(OUTBOX_ENTRIES):
+        assert time.monotonic() < deadline, "the outbox was not sent"
+        page.wait_for_timeout(200)
+
+
+def stored_rows(server) -> dict:
+    """Read what the server stored, straight from its database."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(server.database_url)
+    try:
+        with engine.connect() as conn:
+            return {
+                "votes": conn.execute(sa.text("SELECT article, vote_id, vote FROM votes")).all(),
+                "subscribers": conn.execute(sa.text("SELECT email, status FROM subscribers")).all(),
+                "keys": {row[0] for row in conn.execute(sa.text("SELECT key FROM idempotency_keys"))},
+            }
+    finally:
+        engine.dispose()
+
+
+def queue_vote_and_signup(page, server):
+    """With the server stopped, vote Yes and sign up; both are kept, and the reader is told."""
+    server.stop()
+    feedback = page.get_by_role("region", name="Was this page helpful?")
+    feedback.get_by_role("button", name=re.compile("^Yes")).click()
+    expect(feedback.get_by_role("status")).to_have_text(QUEUED)
+    signup = page.locator("#newsletter")
+    signup.get_by_label("Email").fill("walker@example.com")
+    signup.get_by_role("button", name="Subscribe").click()
+    expect(signup.get_by_role("status")).to_have_text(QUEUED)
+    entries = page.evaluate(OUTBOX_ENTRIES)
+    assert len(entries) == 2
+    for entry in entries:
+        assert f"idempotency_key={entry['key']}" in entry["body"]
+        assert entry["createdAt"]
+    assert {entry["url"] for entry in entries} == {
+        server.url + ARTICLE + "/feedback",
+        server.url + "/newsletter",
+    }
+    assert stored_rows(server)["votes"] == []
+    return entries
+
+
+def test_offline_vote_and_signup_are_sent_once_when_back_online(page, own_site):
+    open_with_worker(page, own_site.url + ARTICLE)
+    page.reload()
+    entries = queue_vote_and_signup(page, own_site)
+
+    own_site.start()
+    posted = []
+    page.on("request", lambda r: posted.append(r.headers) if r.method == "POST" else None)
+    page.evaluate("dispatchEvent(new Event('online')); dispatchEvent(new Event('online'))")  # triggered twice
+    wait_for_empty_outbox(page)
+    feedback = page.get_by_role("region", name="Was this page helpful?")
+    expect(feedback.get_by_text("Thank you for your answer.")).to_be_visible()  # the server's answer
+    expect(page.locator("#newsletter").get_by_text("Check your inbox to confirm")).to_be_visible()
+    sent = [h for h in posted if h.get("idempotency-key") in {e["key"] for e in entries}]
+    assert sent and all(h["accept"] == "application/json" for h in sent)
+
+    # the same requests replayed again (a retry after a lost answer): nothing changes
+    page.evaluate(PUT_BACK, entries)
+    page.reload()  # the next page load sends what is queued
+    wait_for_empty_outbox(page)
+
+    rows = stored_rows(own_site)
+    assert len(rows["votes"]) == 1
+    assert rows["votes"][0][0] == "back-pain-relief-walking" and rows["votes"][0][2] == "yes"
+    assert rows["subscribers"] == [("walker@example.com", "pending")]
+    assert {e["key"] for e in entries} <= rows["keys"]
+    mails = list((own_site.instance / "outbox").glob("*.eml"))
+    assert len(mails) == 1  # one confirmation email, not one per replay
+
+
+def test_background_sync_sends_the_outbox_from_the_worker(page, own_site):
+    # While the server is down, a sync the page registers fires at once, fails, and Chromium
+    # retries it only minutes later. Hold the page's registration back, and register it
+    # when the server is up again, as the browser's retry would.
+    page.add_init_script(
+        """window.registerSync = SyncManager.prototype.register;
+           SyncManager.prototype.register = () => Promise.reject(new Error("held back by the test"));"""
+    )
+    open_with_worker(page, own_site.url + ARTICLE)
+    page.reload()
+    queue_vote_and_signup(page, own_site)
+    own_site.start()
+    # No `online` event and no page load: only the worker's sync handler sends the queue.
+    page.evaluate("navigator.serviceWorker.ready.then((r) => registerSync.call(r.sync, 'fitspot-outbox'))")
+    wait_for_empty_outbox(page, timeout=30)
+    feedback = page.get_by_role("region", name="Was this page helpful?")
+    expect(feedback.get_by_text("Thank you for your answer.")).to_be_visible()  # told by the worker
+    rows = stored_rows(own_site)
+    assert len(rows["votes"]) == 1
+    assert rows["subscribers"] == [("walker@example.com", "pending")]
