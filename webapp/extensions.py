@@ -36,31 +36,34 @@ mail = Mail()
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def skip_on_reads(hooks: list, hook, passthrough: bool = False) -> None:
-    """Replace `hook` in a Flask hook list by one that does nothing for GET, HEAD and OPTIONS."""
+def is_write_guard(hook) -> bool:
+    """Tell whether a request hook belongs to CSRFProtect or the limiter."""
+    owner = getattr(hook, "__self__", None) or (getattr(hook, "args", None) or (None,))[0]
+    return owner is limiter or getattr(hook, "__name__", "") == "csrf_protect"
+
+
+def skip_on_reads(hook, passthrough: bool = False):
+    """Return `hook` wrapped to do nothing for GET, HEAD and OPTIONS."""
 
     def on_writes(*args):
         if request.method in READ_METHODS:
             return args[0] if passthrough else None
         return hook(*args)
 
-    hooks[hooks.index(hook)] = functools.wraps(hook)(on_writes)
+    return functools.wraps(hook)(on_writes)
 
 
 def init_write_guards(app) -> None:
-    """Bind the limiter and CSRF protection so that they only run for requests that write.
+    """Bind CSRF protection and the limiter so that they only run for requests that write.
 
     Both check every request, even where nothing applies, and that costs more than serving a
     cached page. Every rate limit and every CSRF token here guards a POST.
     """
     csrf.init_app(app)
-    limiter.init_app(app)
-    before, after, teardown = (
-        app.before_request_funcs[None],
-        app.after_request_funcs[None],
-        app.teardown_request_funcs[None],
-    )
-    skip_on_reads(before, next(f for f in before if f.__name__ == "csrf_protect"))
-    skip_on_reads(before, limiter._check_request_limit)
-    skip_on_reads(after, next(f for f in after if getattr(f, "args", (None,))[0] is limiter), passthrough=True)
-    skip_on_reads(teardown, next(f for f in teardown if getattr(f, "__self__", None) is limiter))
+    limiter.init_app(app)  # registers no hooks at all when RATELIMIT_ENABLED is off
+    for hooks, passthrough in (
+        (app.before_request_funcs[None], False),
+        (app.after_request_funcs[None], True),
+        (app.teardown_request_funcs[None], False),
+    ):
+        hooks[:] = [skip_on_reads(h, passthrough) if is_write_guard(h) else h for h in hooks]
