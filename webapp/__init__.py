@@ -63,6 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    security.init_app(app)  # first: a cross-site POST is refused before anything else looks at it
     init_write_guards(app)
     login_manager.init_app(app, add_context_processor=False)  # public pages never touch the session
     # Flask-Login's "remember me" hook reads the session after every response, which marks public
@@ -73,7 +74,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     mail.init_app(app)
 
     assets.init_app(app)
-    security.init_app(app)
     errors.init_app(app)
     register_blueprints(app)
     register_template_globals(app)
