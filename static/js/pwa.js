@@ -23,8 +23,10 @@ const TEXT = {
 
 const statusLine = document.querySelector("[data-pwa-status]");
 
-function setStatus(text) {
-  if (statusLine && statusLine.textContent !== text) statusLine.textContent = text;
+function setStatus(text, kind) {
+  if (!statusLine || statusLine.textContent === text) return;
+  statusLine.textContent = text;
+  statusLine.dataset.kind = kind;
 }
 
 /** Tell whether this page came from the worker's cache rather than the network. */
@@ -35,12 +37,12 @@ function servedFromCache() {
 
 async function showSavedState() {
   if (servedFromCache()) {
-    setStatus(TEXT.savedCopy);
+    setStatus(TEXT.savedCopy, "offline");
     return;
   }
   if (!document.querySelector("[data-article]") || !("caches" in window)) return;
   const saved = await caches.match(location.pathname, { ignoreSearch: true, ignoreVary: true });
-  if (saved) setStatus(TEXT.saved);
+  if (saved) setStatus(TEXT.saved, "saved");
 }
 
 // --- saved articles --------------------------------------------------------------------------
@@ -423,7 +425,7 @@ function startListen() {
 
 // --- start ------------------------------------------------------------------------------------
 
-if (servedFromCache()) setStatus(TEXT.savedCopy);
+if (servedFromCache()) setStatus(TEXT.savedCopy, "offline");
 startOutbox();
 startWakeLock();
 startListen();
