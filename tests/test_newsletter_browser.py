@@ -1,10 +1,13 @@
 """The newsletter in real Chromium against gunicorn and a real SMTP server: sign up from an
 article, confirm from the mail, unsubscribe from the mail; with JavaScript and without."""
 
+import email
 import re
 import time
+from email import policy
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from tests.test_newsletter import ARTICLE, CHECK_INBOX, GENEROUS, links, row
@@ -110,3 +113,49 @@ def test_without_javascript_the_form_posts_and_redirects(no_js_page, app, site, 
     assert row(app, "otto@example.com")["status"] == "pending"
 
     confirm_and_unsubscribe(page, app, site, smtp_server, "otto@example.com")
+
+
+def assert_no_axe_violations(page, context="main"):
+    results = Axe().run(page, context=context)
+    assert results.violations_count == 0, results.generate_report()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_newsletter_page_and_state_passes_axe(browser, live_server, scheme):
+    context = browser.new_context(color_scheme=scheme, viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + ARTICLE)
+        box = page.locator("#newsletter")
+        assert_no_axe_violations(page, "#newsletter")  # the form
+        box.get_by_role("button", name="Subscribe").click()
+        expect(box.get_by_role("alert")).to_be_focused()
+        assert_no_axe_violations(page, "#newsletter")  # the form with its errors
+        box.get_by_label("Email", exact=True).fill(f"axe-{scheme}@example.com")
+        box.get_by_role("button", name="Subscribe").click()
+        expect(box.get_by_role("status")).to_be_focused()
+        assert_no_axe_violations(page, "#newsletter")  # check your inbox
+
+        outbox = live_server.instance / "outbox"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(
+            f"axe-{scheme}@" in p.read_text(errors="replace") for p in outbox.glob("*.eml")
+        ):
+            time.sleep(0.05)
+        [message] = [
+            m
+            for m in (email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in outbox.glob("*.eml"))
+            if m["To"] == f"axe-{scheme}@example.com"
+        ]
+        confirm, unsubscribe = links(message)
+        for url in (live_server.url + "/newsletter", live_server.url + "/privacy", confirm, unsubscribe):
+            page.goto(url)
+            assert_no_axe_violations(page)
+        page.get_by_role("button", name="Unsubscribe").click()
+        expect(page.get_by_text("You're unsubscribed")).to_be_visible()
+        assert_no_axe_violations(page)
+        page.goto(confirm)  # a link that can no longer be used
+        expect(page.get_by_role("heading", name="This link can't be used")).to_be_visible()
+        assert_no_axe_violations(page)
+    finally:
+        context.close()
