@@ -22,7 +22,7 @@ EXPECTED_HEADER = (
     "Email Address,First Name,Status,OPTIN_TIME,OPTIN_IP,CONFIRM_TIME,CONFIRM_IP,UNSUB_TIME,"
     "SOURCE_PAGE,CONSENT_VERSION,UNSUBSCRIBE_URL\r\n"
 )
-T0 = dt.datetime(2026, 3, 1, 9, 30, 15)
+T0 = dt.datetime(2026, 3, 1, 9, 30, 15, 999_999)  # written to the whole second, never rounded up
 
 
 def add(app, email: str, status: str = "subscribed", **values) -> None:
@@ -336,8 +336,9 @@ def test_our_own_export_imports_back_unchanged(app, owner, runner, tmp_path):
 
 
 def test_export_imports_into_an_empty_list_with_every_field(app, owner, runner, tmp_path):
-    add(app, "ann@example.com", first_name="Ann")
-    add(app, "cy@example.com", "unsubscribed", first_name="Cy")
+    whole = {"optin_time": dt.datetime(2026, 3, 1, 9, 30), "confirm_time": dt.datetime(2026, 3, 1, 9, 35)}
+    add(app, "ann@example.com", first_name="Ann", **whole)
+    add(app, "cy@example.com", "unsubscribed", first_name="Cy", unsub_time=dt.datetime(2026, 4, 1), **whole)
     exported = tmp_path / "fitspot.csv"
     exported.write_bytes(web_export(owner, "?status=all"))
     before = stored(app)

@@ -7,16 +7,18 @@ for longer than one batch.
 """
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from flask import current_app
+from sqlalchemy import func
 
 from ..csvutil import csv_lines
 from ..extensions import db
 from ..newsletter.models import Subscriber
-from ..newsletter.service import unsubscribe_url
+from ..newsletter.service import absolute_url, unsubscribe_serializer, unsubscribe_url
 
+PLACEHOLDER = "TOKEN"  # stands for the signed part of an unsubscribe URL
 HEADER = [
     "Email Address",
     "First Name",
@@ -31,7 +33,6 @@ HEADER = [
     "UNSUBSCRIBE_URL",
 ]
 STATUSES = ("subscribed", "pending", "unsubscribed", "all")
-COLUMNS = list(Subscriber.__table__.columns)
 
 
 class ExportError(ValueError):
@@ -72,10 +73,25 @@ def parse_date(name: str, value: str | None) -> dt.date | None:
         raise ExportError(f"{name} must be a date written YYYY-MM-DD, like 2026-01-31; got {value!r}.") from None
 
 
+def iso_utc(column):
+    """SQL writing a stored UTC timestamp as csvutil does (`2026-01-31T09:30:00Z`), to spare Python the work."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return func.strftime("%Y-%m-%dT%H:%M:%SZ", column)
+    return func.to_char(column, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+
+
+def export_columns() -> list:
+    """The columns read for the CSV, timestamps already formatted."""
+    plain = ["id", "email", "first_name", "status", "optin_ip", "confirm_ip", "source", "consent_version", "link_key"]
+    times = ["optin_time", "confirm_time", "unsub_time"]
+    table = Subscriber.__table__.c
+    return [table[name] for name in plain] + [iso_utc(table[name]).label(name) for name in times]
+
+
 def subscriber_rows(export: ExportFilter, batch_size: int | None = None) -> Iterator:
     """Yield the matching subscribers as rows, in id order, one short transaction per batch."""
     batch_size = batch_size or current_app.config["OWNER_EXPORT_BATCH_SIZE"]
-    query = db.select(*COLUMNS).order_by(Subscriber.id).limit(batch_size)
+    query = db.select(*export_columns()).order_by(Subscriber.id).limit(batch_size)
     if export.status != "all":
         query = query.where(Subscriber.status == export.status)
     if export.since:
@@ -94,11 +110,33 @@ def subscriber_rows(export: ExportFilter, batch_size: int | None = None) -> Iter
         last_id = rows[-1].id
 
 
+def unsubscribe_links(sample) -> Callable:
+    """Return a function giving a row's unsubscribe URL: the newsletter's `unsubscribe_url`, made fast.
+
+    `unsubscribe_url` builds a serializer and a URL on every call, which costs more than all
+    the rest of a big export. This builds both once, from the newsletter's own helpers, and
+    signs each row's link key; it is used only when it gives, for `sample`, exactly what
+    `unsubscribe_url` gives. Otherwise every row goes through `unsubscribe_url`.
+    """
+    serializer = unsubscribe_serializer()
+    prefix, _, suffix = absolute_url("newsletter.unsubscribe", token=PLACEHOLDER).partition(PLACEHOLDER)
+
+    def fast(row) -> str:
+        return prefix + serializer.dumps(row.link_key) + suffix
+
+    if fast(sample) == unsubscribe_url(sample):
+        return fast
+    current_app.logger.warning("export: unsubscribe links differ from unsubscribe_url(); signing row by row")
+    return unsubscribe_url
+
+
 def subscriber_csv_lines(export: ExportFilter, batch_size: int | None = None) -> Iterator[str]:
     """Yield the subscriber CSV line by line, header first."""
 
-    def cells(rows: Iterable) -> Iterator[list]:
+    def cells(rows: Iterator) -> Iterator[list]:
+        link = None
         for s in rows:
+            link = link or unsubscribe_links(s)
             yield [
                 s.email,
                 s.first_name,
@@ -110,7 +148,7 @@ def subscriber_csv_lines(export: ExportFilter, batch_size: int | None = None) ->
                 s.unsub_time,
                 s.source,
                 s.consent_version,
-                unsubscribe_url(s),
+                link(s),
             ]
 
     return csv_lines(HEADER, cells(subscriber_rows(export, batch_size)))
