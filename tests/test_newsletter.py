@@ -244,6 +244,27 @@ def test_mail_server_down_keeps_the_signup_and_retry_mail_sends_it_later(app, cl
     assert row(app, "bo@example.com")["status"] == "subscribed"
 
 
+class Refusing(Inbox):
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        return "550 5.1.1 No such mailbox here"
+
+
+def test_an_address_the_server_refuses_for_good_is_not_retried(app, client, runner, down_smtp_port, caplog):
+    server = Controller(Refusing(), hostname="127.0.0.1", port=down_smtp_port)
+    server.start()
+    try:
+        answer = sign_up(client, "nobody@example.com")
+        assert answer.status_code == 303 and answer.headers["Location"].endswith("check-inbox#newsletter")
+        stored = row(app, "nobody@example.com")
+        assert stored["status"] == "pending" and stored["mail_owed"] is False
+        assert "refused the address of subscriber" in caplog.text and "(550); giving up" in caplog.text
+        assert "nobody@" not in caplog.text  # no address in the logs
+        result = runner.invoke(args=["newsletter", "retry-mail", "--grace", "0"])
+        assert result.exit_code == 0 and "Sent 0" in result.output
+    finally:
+        server.stop()
+
+
 def test_retry_mail_reports_failure_and_leaves_recent_reservations_alone(app, client, runner, down_smtp_port):
     sign_up(client, "cy@example.com")
     fresh = runner.invoke(args=["newsletter", "retry-mail"])  # reserved a moment ago: a worker may be sending

@@ -6,7 +6,9 @@ the row keeps `mail_owed=True` until a mail goes out, and `flask newsletter retr
 sends what is owed.
 """
 
+import contextlib
 import datetime as dt
+import smtplib
 from dataclasses import dataclass
 
 from flask import current_app, has_request_context
@@ -15,10 +17,10 @@ from itsdangerous import BadData, SignatureExpired, URLSafeSerializer, URLSafeTi
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..extensions import db
+from ..extensions import db, mail
 from ..idempotency import claim, utcnow
 from ..urls import external_url
-from .addresses import email_key, normalise_email, stored_ip
+from .addresses import clean_name, email_key, normalise_email, stored_ip
 from .models import Subscriber
 
 CONFIRM_SALT = "fitspot.newsletter.confirm"
@@ -174,14 +176,16 @@ def signup(email: str, first_name: str | None, source: str | None, ip: str | Non
     Every kind of address (new, pending, subscribed, unsubscribed) gets the same answer from the
     view: only the mail differs. New and unsubscribed addresses start a new opt-in; a pending one
     is sent its link again, at most once per NEWSLETTER_RESEND_AFTER; a subscribed one, nothing.
+    Raises InvalidAddress for an address or a name that cannot be stored.
     """
     config = current_app.config
     address = normalise_email(email)
+    first_name = clean_name(first_name)
     if not claim(idempotency_key, "newsletter.signup"):
         return SignupOutcome(None)  # applied before: change nothing, send nothing
     now = utcnow()
     consent = {
-        "first_name": first_name or None,
+        "first_name": first_name,
         "source": source,
         "consent_version": config["NEWSLETTER_CONSENT_VERSION"],
         "optin_time": now,
@@ -247,31 +251,63 @@ def deliver(outcome: SignupOutcome) -> bool:
     """Send the mail an outcome owes, outside any transaction; True when it went out.
 
     Call it after committing the signup. On success the row no longer owes a mail (the
-    caller commits that); on failure the error is logged and the row still owes it.
+    caller commits that). On failure the error is logged and the row still owes it, unless
+    the server refused the address for good (5xx): retrying that would never succeed.
     """
     if outcome.message is None:
         return False
+    backend = None
     try:
-        outcome.message.send()
-    except Exception as exc:  # any failure to send: the signup is kept and the mail stays owed
+        backend = mail.get_connection()
+        backend.send_messages([outcome.message])
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _text in exc.recipients.values()]
+        permanent = bool(codes) and all(code >= 500 for code in codes)
+        current_app.logger.warning(
+            "newsletter: the mail server refused the address of subscriber %s (%s); %s",
+            outcome.subscriber_id,
+            ", ".join(map(str, codes)),
+            "giving up" if permanent else "it stays owed",
+        )
+        if permanent:
+            _settle(outcome)
+        return False
+    except Exception as exc:  # any other failure: the signup is kept and the mail stays owed
+        detail = exc.smtp_code if isinstance(exc, smtplib.SMTPResponseException) else exc  # no address in logs
         current_app.logger.warning(
             "newsletter: confirmation mail for subscriber %s not sent (%s: %s); it stays owed",
             outcome.subscriber_id,
             type(exc).__name__,
-            exc,
+            detail,
         )
         return False
-    db.session.execute(
-        update(Subscriber)
-        .where(Subscriber.id == outcome.subscriber_id, Subscriber.optin_time == outcome.optin_time)
-        .values(mail_owed=False)
-    )
+    finally:
+        _close_quietly(backend)
+    _settle(outcome)
     if current_app.config.get("MAIL_BACKEND") == OUTBOX_BACKEND:
         # No mail server: the operator can follow the link from the log (a real server never logs it).
         current_app.logger.info(
             "newsletter: confirm link for subscriber %s: %s", outcome.subscriber_id, outcome.confirm_url
         )
     return True
+
+
+def _close_quietly(backend) -> None:
+    """Close an SMTP connection a failed send left open (Flask-Mailman closes only after success)."""
+    smtp = getattr(backend, "connection", None)
+    if smtp is not None:
+        with contextlib.suppress(OSError):
+            smtp.close()
+        backend.connection = None
+
+
+def _settle(outcome: SignupOutcome) -> None:
+    """Mark the mail as no longer owed, unless a newer opt-in has replaced the one it was for."""
+    db.session.execute(
+        update(Subscriber)
+        .where(Subscriber.id == outcome.subscriber_id, Subscriber.optin_time == outcome.optin_time)
+        .values(mail_owed=False)
+    )
 
 
 # --- confirming, unsubscribing, erasing ------------------------------------------------------
