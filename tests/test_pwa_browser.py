@@ -542,3 +542,42 @@ def test_background_sync_sends_the_outbox_from_the_worker(page, own_site):
     rows = stored_rows(own_site)
     assert len(rows["votes"]) == 1
     assert rows["subscribers"] == [("walker@example.com", "pending")]
+
+
+def test_outbox_keeps_what_may_succeed_later_and_drops_what_never_will(page, site):
+    open_with_worker(page, site.url + ARTICLE)
+    page.reload()
+    entry = {
+        "url": site.url + ARTICLE + "/feedback",
+        "body": "vote=yes&vote_id=AAAAAAAAAAAAAAAAAAAAAAAA&idempotency_key=kept-offline-0001",
+        "key": "kept-offline-0001",
+        "createdAt": "2024-06-10T08:00:00.000Z",
+    }
+    answers = []
+
+    def answer_with(status, body):
+        def handle(route):
+            answers.append(status)
+            route.fulfill(status=status, content_type="application/json", body=body)
+
+        return handle
+
+    pattern = re.compile(r".*/feedback$")
+    for status in (503, 429, 408):  # may succeed later: kept
+        page.route(pattern, answer_with(status, '{"ok": false, "message": "later"}'))
+        page.evaluate(PUT_BACK, [entry])
+        page.evaluate("dispatchEvent(new Event('online'))")
+        deadline = time.monotonic() + 10
+        while status not in answers:
+            assert time.monotonic() < deadline, f"no replay for {status}"
+            page.wait_for_timeout(100)
+        page.wait_for_timeout(300)
+        assert [e["key"] for e in page.evaluate(OUTBOX_ENTRIES)] == [entry["key"]], status
+        page.unroute(pattern)
+
+    page.route(pattern, answer_with(400, '{"ok": false, "message": "That vote is not yes or no."}'))
+    page.evaluate("dispatchEvent(new Event('online'))")
+    wait_for_empty_outbox(page)  # refused for good: dropped, and the reader is told
+    feedback = page.get_by_role("region", name="Was this page helpful?")
+    expect(feedback.get_by_role("alert")).to_have_text("This could not be sent: That vote is not yes or no.")
+    assert [v for v in stored_rows(site)["votes"] if v[1] == "AAAAAAAAAAAAAAAAAAAAAAAA"] == []
