@@ -8,6 +8,7 @@ import datetime as dt
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -22,6 +23,11 @@ DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 LUA_POST = str(ROOT / "bench/lua/post.lua")
+CLIENTS_NOTE = (
+    "12 client threads read, vote and sign up against gunicorn (2 workers) for "
+    f"{os.environ.get('BENCH_LOAD_SECONDS', '20')} s a phase; one test kills a worker with SIGKILL half-way, "
+    "another kills the whole server and starts it again; then every acknowledged write must be in the exports."
+)
 
 # Production settings, less rate limiting: the benchmark is one client hammering the server.
 APP_ENV = {"RATELIMIT_ENABLED": "false", "SITE_URL": "", "WEB_CONCURRENCY": str(WORKERS)}
@@ -85,6 +91,29 @@ def throughput_table(bare: WrkResult, results: list[tuple[str, WrkResult]]) -> l
     return lines
 
 
+def load_tests() -> list[str]:
+    """Run the load and fault tests for longer than `make test` does, and table their figures."""
+    with tempfile.NamedTemporaryFile("r", suffix=".md") as out:
+        env = {**os.environ, "LOAD_SECONDS": os.environ.get("BENCH_LOAD_SECONDS", "20"), "LOAD_REPORT": out.name}
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_load.py"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        rows = out.read().splitlines()
+    verdict = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr[-300:]
+    return [
+        f"{CLIENTS_NOTE} Verdict: `{verdict}`.",
+        "",
+        "| test | database | reads OK | votes acknowledged / exported | signups acknowledged / exported |"
+        " no answer (killed) | 5xx |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        *rows,
+    ]
+
+
 def main() -> int:
     started = dt.datetime.now(dt.UTC)
     sections = [
@@ -114,6 +143,9 @@ def main() -> int:
             sections += ["## Lighthouse (mobile)", "", *lighthouse.report(server.url, SLUG, tmp), ""]
         finally:
             server.stop()
+
+    print("load and fault tests (longer run)…", flush=True)
+    sections += ["## Load and fault tests", "", *load_tests(), ""]
 
     text = "\n".join(sections) + "\n"
     (ROOT / "bench/results.md").write_text(text)

@@ -125,6 +125,19 @@ def export(server: Server, *args: str) -> list[dict]:
     return list(csv.DictReader(io.StringIO(out)))
 
 
+def report(server: Server, tally: Tally, votes: int, stored: int) -> None:
+    """Append a line of figures to LOAD_REPORT, when `make bench` asks for one."""
+    path = os.environ.get("LOAD_REPORT")
+    if path:
+        test = os.environ.get("PYTEST_CURRENT_TEST", "").split("::")[-1].split(" ")[0]
+        backend = "PostgreSQL" if server.database_url.startswith("postgresql") else "SQLite"
+        with open(path, "a") as fh:
+            fh.write(
+                f"| {test} | {backend} | {tally.reads_ok} | {tally.votes_acked} / {votes} | "
+                f"{len(tally.emails_acked)} / {stored} | {tally.unanswered} | {len(tally.server_errors)} |\n"
+            )
+
+
 def assert_nothing_lost(server: Server, tally: Tally, attempts_unanswered: int) -> None:
     assert tally.server_errors == []
     assert tally.reads_ok > 0 and tally.votes_acked > 0 and tally.emails_acked
@@ -134,6 +147,7 @@ def assert_nothing_lost(server: Server, tally: Tally, attempts_unanswered: int) 
     stored = {row["Email Address"] for row in export(server, "subscribers", "export", "--status", "all")}
     assert tally.emails_acked <= stored
     assert len(stored) <= len(tally.emails_acked) + attempts_unanswered
+    report(server, tally, len(votes), len(stored))
     log = server.log.read_text()
     assert "database is locked" not in log
     assert "Traceback" not in log
