@@ -52,6 +52,7 @@ def test_tap_targets_are_at_least_44px(no_js_page, live_server):
         assert box["height"] >= 44
     small = page.evaluate(
         """() => [...document.querySelectorAll('button, .site-footer a, .back-to-top a')]
+              .filter(el => el.getClientRects().length)  // rendered: not hidden until JS shows it
               .filter(el => el.getBoundingClientRect().height < 44).map(el => el.textContent)"""
     )
     assert small == []
