@@ -376,3 +376,17 @@ def test_sqlite_connections_are_wal_with_busy_timeout_and_foreign_keys(app):
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_hashed_text_files_are_gzipped_and_images_are_not(client, app):
+    assets = app.extensions["assets"]
+    css = "/static/" + assets.url_name("css/site.css")
+    zipped = client.get(css, headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert zipped.headers["Content-Type"] == "text/css; charset=utf-8"
+    assert gzip.decompress(zipped.data) == (ROOT / "static/css/site.css").read_bytes()
+    assert client.get(css, headers={"If-None-Match": zipped.headers["ETag"]}).status_code == 304
+    png = next(name for name in assets.hashed if name.endswith(".png"))
+    image = client.get("/static/" + assets.url_name(png), headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in image.headers
+    assert image.data == (ROOT / "static" / png).read_bytes()

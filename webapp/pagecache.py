@@ -23,19 +23,24 @@ _lock = threading.Lock()
 @dataclass(frozen=True)
 class Page:
     body: bytes
-    gzipped: bytes
+    gzipped: bytes | None  # None when gzip would not make it smaller
     etag: str  # quoted, as sent
     headers: list[tuple[str, str]]  # everything but the body's own length and encoding
+
+
+def is_text(mimetype: str) -> bool:
+    return mimetype.startswith("text/") or mimetype.endswith(("xml", "json", "javascript", "svg+xml"))
 
 
 def build_page(body: str | bytes, mimetype: str, cache_control: str) -> Page:
     """Return a page with its gzip form, a strong ETag of its bytes and its headers, built once."""
     raw = body.encode("utf-8") if isinstance(body, str) else body
     etag = '"' + hashlib.sha256(raw).hexdigest()[:32] + '"'
-    content_type = f"{mimetype}; charset=utf-8" if mimetype.startswith("text/") or "xml" in mimetype else mimetype
+    content_type = f"{mimetype}; charset=utf-8" if is_text(mimetype) else mimetype
+    gzipped = gzip.compress(raw, compresslevel=9, mtime=0) if is_text(mimetype) else None
     return Page(
         body=raw,
-        gzipped=gzip.compress(raw, compresslevel=9, mtime=0),
+        gzipped=gzipped if gzipped and len(gzipped) < len(raw) else None,
         etag=etag,
         headers=[
             ("Content-Type", content_type),
@@ -75,10 +80,12 @@ def answer(page: Page, environ: dict) -> tuple[str, list[tuple[str, str]], bytes
     if etag_matches(environ.get("HTTP_IF_NONE_MATCH", ""), page.etag):
         return "304 Not Modified", headers, b""
     body = page.body
-    if accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", "")):
+    if page.gzipped is not None and accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", "")):
         body = page.gzipped
         headers.append(("Content-Encoding", "gzip"))
     headers.append(("Content-Length", str(len(body))))
+    if page.gzipped is None:  # nothing varies by encoding
+        headers = [h for h in headers if h != ("Vary", "Accept-Encoding")]
     return "200 OK", headers, body
 
 
@@ -89,17 +96,21 @@ def cache_key(site_url: str, environ: dict):
 
 
 class PageCacheMiddleware:
-    """Answer GET and HEAD of an already-rendered public page without entering Flask."""
+    """Answer GET and HEAD of a hashed static file or an already-rendered public page
+    without entering Flask."""
 
     def __init__(self, app: Flask, wsgi_app):
         self.app = app
         self.wsgi_app = wsgi_app
         self.pages: dict = app.extensions.setdefault("pagecache", {})
+        self.static: dict = app.extensions.setdefault("static_pages", {})  # filled by assets.py
 
     def __call__(self, environ, start_response):
         method = environ.get("REQUEST_METHOD")
         if method in ("GET", "HEAD") and not environ.get("QUERY_STRING"):
-            page = self.pages.get(cache_key(self.app.config.get("SITE_URL"), environ))
+            page = self.static.get(environ.get("PATH_INFO")) or self.pages.get(
+                cache_key(self.app.config.get("SITE_URL"), environ)
+            )
             if page is not None:
                 status, headers, body = answer(page, environ)
                 start_response(status, headers)
