@@ -147,7 +147,7 @@ def test_login_page_has_email_password_and_log_in(client):
     assert response.headers["Cache-Control"] == "no-store"
     assert re.search(r'<label for="email">Email</label>', page)
     assert re.search(r'<label for="password">Password</label>', page)
-    assert 'type="submit" value="Log in"' in page
+    assert '<button type="submit">Log in</button>' in page
     assert 'autocomplete="current-password"' in page
     assert "style=" not in page
 

@@ -97,11 +97,6 @@ class Chart:
         values = (0, self.scale_max // 2, self.scale_max)
         return [(self.HEIGHT - self._height(v), v) for v in values]
 
-    def tick_days(self) -> list[tuple[float, dt.date]]:
-        """Return (x, day) for the dates written under the chart: first, middle and last."""
-        picks = (0, len(self.days) // 2, len(self.days) - 1)
-        return [(round(i * self.SLOT + self.SLOT / 2, 2), self.days[i].date) for i in picks]
-
 
 def nice_ceiling(n: int) -> int:
     """Return a round number at least `n` (and at least 2), for the top of the scale."""
