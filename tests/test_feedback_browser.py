@@ -7,6 +7,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
+from tests.servers import Server
+
 pytestmark = pytest.mark.browser
 
 SLUG = "back-pain-relief-walking"
@@ -42,6 +44,18 @@ def focused_text(page) -> str:
 def assert_no_axe_violations(page):
     results = Axe().run(page, context="#feedback")
     assert results.violations_count == 0, results.generate_report()
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """gunicorn with two workers, with room for this module's votes and comments within a minute
+    (all from 127.0.0.1; the limits themselves are tested in test_feedback.py)."""
+    server = Server(
+        tmp_path_factory.mktemp("feedback-live"),
+        env={"FEEDBACK_VOTE_RATE_LIMIT": "1000 per minute", "FEEDBACK_COMMENT_RATE_LIMIT": "1000 per minute"},
+    ).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
