@@ -32,6 +32,7 @@ HEADER = [
     "CONSENT_VERSION",
     "UNSUBSCRIBE_URL",
 ]
+CSV_FIELDS = len(HEADER) - 1  # read from the table; the last, the unsubscribe URL, is made here
 STATUSES = ("subscribed", "pending", "unsubscribed", "all")
 
 
@@ -81,11 +82,21 @@ def iso_utc(column):
 
 
 def export_columns() -> list:
-    """The columns read for the CSV, timestamps already formatted."""
-    plain = ["id", "email", "first_name", "status", "optin_ip", "confirm_ip", "source", "consent_version", "link_key"]
-    times = ["optin_time", "confirm_time", "unsub_time"]
+    """The columns read for the CSV, in its order (timestamps already formatted), then id and link key."""
     table = Subscriber.__table__.c
-    return [table[name] for name in plain] + [iso_utc(table[name]).label(name) for name in times]
+    csv_order = [
+        table.email,
+        table.first_name,
+        table.status,
+        iso_utc(table.optin_time).label("optin_time"),
+        table.optin_ip,
+        iso_utc(table.confirm_time).label("confirm_time"),
+        table.confirm_ip,
+        iso_utc(table.unsub_time).label("unsub_time"),
+        table.source,
+        table.consent_version,
+    ]
+    return [*csv_order, table.id, table.link_key]
 
 
 def subscriber_rows(export: ExportFilter, batch_size: int | None = None) -> Iterator:
@@ -135,21 +146,9 @@ def subscriber_csv_lines(export: ExportFilter, batch_size: int | None = None) ->
 
     def cells(rows: Iterator) -> Iterator[list]:
         link = None
-        for s in rows:
-            link = link or unsubscribe_links(s)
-            yield [
-                s.email,
-                s.first_name,
-                s.status,
-                s.optin_time,
-                s.optin_ip,
-                s.confirm_time,
-                s.confirm_ip,
-                s.unsub_time,
-                s.source,
-                s.consent_version,
-                link(s),
-            ]
+        for row in rows:
+            link = link or unsubscribe_links(row)
+            yield [*row[:CSV_FIELDS], link(row)]
 
     return csv_lines(HEADER, cells(subscriber_rows(export, batch_size)))
 
