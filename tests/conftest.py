@@ -157,6 +157,12 @@ def smtp_server():
 
 
 @pytest.fixture(scope="session")
+def base_url():
+    """No base URL: tests use live_server.url. (Overrides pytest-playwright's, which pytest 9 warns about.)"""
+    return None
+
+
+@pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     if not os.path.exists(CHROMIUM):
         pytest.exit(f"Chromium is not at {CHROMIUM}: run `make test`, which installs it, or set CHROMIUM")

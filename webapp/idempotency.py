@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .extensions import db
 
-KEY_RE = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
+KEY_RE = re.compile(r"[A-Za-z0-9._:-]{8,100}")
 KEEP_FOR = dt.timedelta(days=90)
 
 
@@ -38,7 +38,7 @@ class BadIdempotencyKey(ValueError):
 def key_from_request() -> str | None:
     """Return the request's `Idempotency-Key` (header or form field), or None."""
     key = request.headers.get("Idempotency-Key") or request.form.get("idempotency_key") or None
-    if key is not None and not KEY_RE.match(key):
+    if key is not None and not KEY_RE.fullmatch(key):
         raise BadIdempotencyKey("Idempotency-Key must be 8 to 100 letters, digits or . _ : -")
     return key
 

@@ -42,7 +42,8 @@ export function replaceWidget(widget, html) {
   widget.replaceWith(fresh);
   enhance(fresh);
   const target = fresh.querySelector("[data-focus]") || fresh;
-  if (!target.hasAttribute("tabindex")) target.tabIndex = -1;
+  // A message needs tabindex=-1 to take focus; a text box already can, and must stay in the Tab order.
+  if (!target.hasAttribute("tabindex") && target.tabIndex < 0) target.tabIndex = -1;
   target.focus();
   fresh.dispatchEvent(new CustomEvent("fitspot:replaced", { bubbles: true }));
 }
