@@ -22,6 +22,7 @@ def test_https_site_with_weak_secret_key_refuses_to_start(tmp_path, key, monkeyp
         "SITE_URL": "https://fitspot.example",
         "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
         "WEB_CONCURRENCY": 1,
+        "MAIL_SERVER": "smtp.example",
     }
     if key:
         config["SECRET_KEY"] = key
@@ -50,9 +51,21 @@ def test_https_site_with_per_process_rate_limits_refuses_to_start(tmp_path, extr
     assert reason in str(info.value)
 
 
+def test_https_site_without_a_mail_server_refuses_to_start(tmp_path):
+    with pytest.raises(ConfigError, match="MAIL_SERVER is not set"):
+        build(
+            tmp_path,
+            SITE_URL="https://fitspot.example",
+            SECRET_KEY=GOOD_KEY,
+            WEB_CONCURRENCY=1,
+            RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379",
+        )
+
+
 def test_good_production_settings_start(tmp_path):
     app = build(
         tmp_path,
+        MAIL_SERVER="smtp.example",
         SITE_URL="https://fitspot.example",
         SECRET_KEY=GOOD_KEY,
         WEB_CONCURRENCY=4,

@@ -34,6 +34,11 @@ def deployment_problems(config) -> list[str]:
             f"RATELIMIT_STORAGE_URI is memory:// with {where}: each process counts on its own, so the "
             "limits do not hold. Set RATELIMIT_STORAGE_URI=redis://HOST:6379 (shared by every worker and host)."
         )
+    if not config.get("MAIL_SERVER") and config.get("MAIL_BACKEND") in (None, "", "webapp.newsletter.mailer"):
+        problems.append(
+            "MAIL_SERVER is not set: confirmation mail is written to instance/outbox/ and no reader gets it. "
+            "Set MAIL_SERVER (and MAIL_PORT, MAIL_USE_TLS, MAIL_USERNAME, MAIL_PASSWORD) to your SMTP relay."
+        )
     return problems
 
 
