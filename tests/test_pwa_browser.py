@@ -239,6 +239,7 @@ def test_articles_stay_readable_with_the_server_stopped(page, own_site):
     response = page.goto(own_site.url + "/articles/not-saved-anywhere?from=search")
     assert response.status == 200
     expect(page.locator("h1")).to_have_text("You're offline")
+    expect(page.locator("[data-pwa-status]")).to_be_empty()  # it is not a saved copy of that address
     saved = page.locator("[data-pwa-saved-list]")
     expect(saved.get_by_role("link", name=ARTICLE_TITLE)).to_have_attribute("href", ARTICLE)
     expect(saved.get_by_role("link", name=SECOND_TITLE)).to_have_attribute("href", SECOND)

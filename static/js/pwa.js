@@ -29,6 +29,11 @@ function setStatus(text, kind) {
   statusLine.dataset.kind = kind;
 }
 
+/** Tell whether this page is a saved copy of itself (not the offline page standing in for one). */
+function showsSavedCopy() {
+  return servedFromCache() && !document.querySelector("[data-pwa-offline-page]");
+}
+
 /** Tell whether this page came from the worker's cache rather than the network. */
 function servedFromCache() {
   const [navigation] = performance.getEntriesByType("navigation");
@@ -37,7 +42,7 @@ function servedFromCache() {
 
 async function showSavedState() {
   if (servedFromCache()) {
-    setStatus(TEXT.savedCopy, "offline");
+    if (showsSavedCopy()) setStatus(TEXT.savedCopy, "offline");
     return;
   }
   if (!document.querySelector("[data-article]") || !("caches" in window)) return;
@@ -425,7 +430,7 @@ function startListen() {
 
 // --- start ------------------------------------------------------------------------------------
 
-if (servedFromCache()) setStatus(TEXT.savedCopy, "offline");
+if (showsSavedCopy()) setStatus(TEXT.savedCopy, "offline");
 startOutbox();
 startWakeLock();
 startListen();
