@@ -7,15 +7,10 @@ import urllib.request
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
+from tests.servers import CHROMIUM, CHROMIUM_ARGS
+
 HTML_BUDGET = 14 * 1024  # the first TCP round trip
 FIRST_VISIT_BUDGET = 60 * 1024
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @dataclass
@@ -102,7 +97,7 @@ def precache_time(base: str, slug: str) -> list[str]:
     }"""
     times = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             for _ in range(3):
                 context = browser.new_context(viewport={"width": 360, "height": 740})

@@ -6,22 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import PostgresDatabase, Server, copy_database, migrate
+from tests.servers import CHROMIUM, CHROMIUM_ARGS, PostgresDatabase, Server, copy_database, migrate
 from webapp import create_app
 from webapp.extensions import db
 
 DATA = Path(__file__).parent / "data"
 BACKENDS = ["sqlite", "postgresql"]
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
