@@ -60,11 +60,17 @@ def site(live_server):
     return live_server
 
 
+SLOW = 20_000  # ms: a scrypt check on a machine busy with other test runs
+
+
 def log_in(page, url: str, password: str = PASSWORD) -> None:
     page.goto(url + "/owner/")
     page.get_by_label("Email").fill(EMAIL)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state(timeout=SLOW)
+    if password == PASSWORD:
+        expect(page.get_by_role("heading", name="Dashboard")).to_be_visible(timeout=SLOW)
 
 
 def assert_no_axe_violations(page):
@@ -75,6 +81,7 @@ def assert_no_axe_violations(page):
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 360, "height": 740}, accept_downloads=True)
+    context.set_default_timeout(SLOW)
     yield context.new_page()
     context.close()
 
@@ -95,13 +102,14 @@ def test_login_by_its_labels_then_the_dashboard(page, site):
 
 def test_a_wrong_password_is_shown_as_an_error(page, site):
     log_in(page, site.url, password="not-the-password-at-all")
-    expect(page.get_by_role("alert")).to_have_text("Email or password is wrong.")
+    expect(page.get_by_role("alert")).to_have_text("Email or password is wrong.", timeout=SLOW)
     expect(page.get_by_label("Password")).to_have_value("")
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_owner_pages_pass_axe(browser, site, scheme):
     context = browser.new_context(color_scheme=scheme, viewport={"width": 360, "height": 740})
+    context.set_default_timeout(SLOW)
     page = context.new_page()
     page.goto(site.url + "/owner/login")
     assert_no_axe_violations(page)
