@@ -12,6 +12,10 @@
 //                    a listener that keeps it for later calls event.preventDefault()
 //                    (pwa.js does: it queues the request in IndexedDB and sends it when online)
 //   fitspot:replaced (on the new widget) — the widget was swapped in
+// and ask it, by events on a form, to
+//   fitspot:message (detail: {text, kind}) — show a message in the form
+//   fitspot:replace (detail: {html, focus}) — swap in a re-rendered widget (pwa.js, once a
+//                    form kept offline is sent; it passes focus: false so the reader keeps their place)
 
 const widgets = new WeakSet();
 
@@ -34,17 +38,19 @@ function showMessage(form, text, kind = "error") {
   box.focus();
 }
 
-export function replaceWidget(widget, html) {
+export function replaceWidget(widget, html, focus = true) {
   const template = document.createElement("template");
   template.innerHTML = html.trim();
   const fresh = template.content.firstElementChild;
   if (!fresh) return;
   widget.replaceWith(fresh);
   enhance(fresh);
-  const target = fresh.querySelector("[data-focus]") || fresh;
-  // A message needs tabindex=-1 to take focus; a text box already can, and must stay in the Tab order.
-  if (!target.hasAttribute("tabindex") && target.tabIndex < 0) target.tabIndex = -1;
-  target.focus();
+  if (focus) {
+    const target = fresh.querySelector("[data-focus]") || fresh;
+    // A message needs tabindex=-1 to take focus; a text box already can, and must stay in the Tab order.
+    if (!target.hasAttribute("tabindex") && target.tabIndex < 0) target.tabIndex = -1;
+    target.focus();
+  }
   fresh.dispatchEvent(new CustomEvent("fitspot:replaced", { bubbles: true }));
 }
 
@@ -99,7 +105,11 @@ export function enhance(root = document) {
   });
 }
 
-// A widget that another module swaps in (pwa.js, once a form kept offline is sent) is enhanced too.
-document.addEventListener("fitspot:replaced", (event) => enhance(event.target));
+document.addEventListener("fitspot:message", (event) =>
+  showMessage(event.target, event.detail.text, event.detail.kind),
+);
+document.addEventListener("fitspot:replace", (event) =>
+  replaceWidget(event.target.closest("[data-widget]") || event.target, event.detail.html, event.detail.focus !== false),
+);
 
 enhance();

@@ -8,7 +8,6 @@
 const SW_URL = "/sw.js";
 const CACHE_PREFIX = "fitspot-";
 const SAVED_COPY_TIMING = "fitspot-saved"; // Server-Timing entry the worker adds to saved copies
-const OUTBOX = { db: "fitspot", store: "outbox", version: 1, lock: "fitspot-outbox", syncTag: "fitspot-outbox" };
 const TEXT = {
   saved: "Saved for offline reading",
   savedCopy: "You're offline — showing the saved copy",
@@ -160,53 +159,20 @@ async function startWorker() {
 
 const queuedKeys = new WeakMap(); // form -> the idempotency key of its queued submission
 
-function openOutbox() {
-  return new Promise((resolve, reject) => {
-    const open = indexedDB.open(OUTBOX.db, OUTBOX.version);
-    open.onupgradeneeded = () => open.result.createObjectStore(OUTBOX.store, { keyPath: "key" });
-    open.onsuccess = () => resolve(open.result);
-    open.onerror = () => reject(open.error);
-  });
-}
-
-async function outbox(mode, operation) {
-  const db = await openOutbox();
-  try {
-    return await new Promise((resolve, reject) => {
-      const transaction = db.transaction(OUTBOX.store, mode);
-      const request = operation(transaction.objectStore(OUTBOX.store));
-      transaction.oncomplete = () => resolve(request.result);
-      transaction.onerror = () => reject(transaction.error);
-      transaction.onabort = () => reject(transaction.error);
-    });
-  } finally {
-    db.close();
-  }
-}
-
+/** Ask forms.js to show a message in the form (it owns the markup and the focus). */
 function tell(form, text, kind) {
-  let box = form.querySelector("[data-form-message]");
-  if (!box) {
-    box = document.createElement("div");
-    box.setAttribute("data-form-message", "");
-    box.tabIndex = -1;
-    form.prepend(box);
-  }
-  box.className = `notice notice--${kind}`;
-  box.setAttribute("role", kind === "error" ? "alert" : "status");
-  box.textContent = text;
-  box.focus();
+  form.dispatchEvent(new CustomEvent("fitspot:message", { bubbles: true, detail: { text, kind } }));
 }
 
 function keep(event) {
   const request = event.detail;
   const form = event.target;
-  if (!request || !("indexedDB" in window) || new URL(request.url, location.href).origin !== location.origin) return;
+  if (!request || !self.fitspotOutbox || new URL(request.url, location.href).origin !== location.origin) return;
   event.preventDefault(); // forms.js: we keep this request, it shows no error
   queuedKeys.set(form, request.key);
   tell(form, TEXT.queued, "info");
-  const entry = { url: request.url, body: request.body, key: request.key, createdAt: new Date().toISOString() };
-  outbox("readwrite", (store) => store.put(entry))
+  self.fitspotOutbox
+    .keep(request)
     .then(requestSync)
     .catch(() => tell(form, "You seem to be offline. Please try again when you have a connection.", "error"));
 }
@@ -214,7 +180,7 @@ function keep(event) {
 async function requestSync() {
   const registration = "serviceWorker" in navigator ? await navigator.serviceWorker.getRegistration() : null;
   try {
-    await registration?.sync?.register(OUTBOX.syncTag);
+    await registration?.sync?.register(self.fitspotOutbox.SYNC_TAG);
   } catch {
     // no Background Sync here: the `online` event and the next page load send it
   }
@@ -227,24 +193,6 @@ function reuseQueuedKey(event) {
   if (key && event.detail?.body) event.detail.body.set("idempotency_key", key);
 }
 
-function isFinal(status) {
-  return (status >= 200 && status < 300) || (status >= 400 && status < 500 && ![408, 425, 429].includes(status));
-}
-
-function send(entry) {
-  return fetch(entry.url, {
-    method: "POST",
-    body: entry.body,
-    headers: {
-      Accept: "application/json",
-      "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8",
-      "Idempotency-Key": entry.key,
-    },
-    credentials: "same-origin",
-    cache: "no-store",
-  });
-}
-
 function delivered(entry, status, data) {
   const form = [...document.querySelectorAll("form[data-enhance]")].find(
     (candidate) => candidate.action === entry.url || queuedKeys.get(candidate) === entry.key,
@@ -252,43 +200,16 @@ function delivered(entry, status, data) {
   if (!form) return;
   queuedKeys.delete(form);
   if (data?.html) {
-    const widget = form.closest("[data-widget]") || form;
-    const template = document.createElement("template");
-    template.innerHTML = data.html.trim();
-    const fresh = template.content.firstElementChild;
-    if (!fresh) return;
-    widget.replaceWith(fresh);
-    fresh.dispatchEvent(new CustomEvent("fitspot:replaced", { bubbles: true }));
+    // No focus: the reader may be reading elsewhere on the page by now; a jump would lose their place.
+    form.dispatchEvent(new CustomEvent("fitspot:replace", { bubbles: true, detail: { html: data.html, focus: false } }));
   } else if (status >= 400) {
     tell(form, TEXT.refused + (data?.message || `the server answered ${status}.`), "error");
   }
 }
 
-async function replayOutbox() {
-  const run = async () => {
-    const entries = await outbox("readonly", (store) => store.getAll());
-    entries.sort((a, b) => a.createdAt.localeCompare(b.createdAt)); // in the order they were made
-    for (const entry of entries) {
-      if (new URL(entry.url).origin !== location.origin) continue;
-      let response;
-      try {
-        response = await send(entry);
-      } catch {
-        return; // still offline: the next `online` event, page load or sync tries again
-      }
-      if (!isFinal(response.status)) continue;
-      await outbox("readwrite", (store) => store.delete(entry.key));
-      let data = null;
-      try {
-        data = await response.json();
-      } catch {
-        data = null;
-      }
-      delivered(entry, response.status, data);
-    }
-  };
-  // The worker replays the same queue on `sync`: one sender at a time, across page and worker.
-  return navigator.locks ? navigator.locks.request(OUTBOX.lock, run) : run();
+function replayOutbox() {
+  // The worker replays the same queue on `sync`; outbox.js lets one sender at a time at it.
+  return self.fitspotOutbox.replay(delivered);
 }
 
 let replaying = null;
@@ -303,7 +224,7 @@ function replaySoon() {
 }
 
 function startOutbox() {
-  if (!("indexedDB" in window)) return;
+  if (!("indexedDB" in window) || !self.fitspotOutbox) return;
   // Capture: forms.js dispatches these on the form and they do not bubble.
   document.addEventListener("fitspot:network-error", keep, { capture: true });
   document.addEventListener("fitspot:submit", reuseQueuedKey, { capture: true });

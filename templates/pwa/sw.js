@@ -22,7 +22,9 @@ const REVISION_HEADER = "X-Fitspot-Revision";
 // navigation timing to tell the reader they are looking at the saved copy.
 const SAVED_COPY_TIMING = 'fitspot-saved;desc="saved copy"';
 const HASHED_STATIC = /^\/static\/.+\.[0-9a-f]{12}(\.[A-Za-z0-9]+)?$/;
-const OUTBOX = { db: "fitspot", store: "outbox", version: 1, lock: "fitspot-outbox", syncTag: "fitspot-outbox" };
+
+// The outbox is shared with the page (static/js/outbox.js): one queue, one way to replay it.
+importScripts({{ asset_url("js/outbox.js") | tojson }});
 
 // --- install and activate ------------------------------------------------------------------
 
@@ -190,84 +192,16 @@ async function cacheFirst(event) {
 // --- the offline outbox (the page keeps the same queue; see static/js/pwa.js) ------------------
 
 self.addEventListener("sync", (event) => {
-  if (event.tag === OUTBOX.syncTag) event.waitUntil(replayOutbox());
+  if (event.tag === self.fitspotOutbox.SYNC_TAG) event.waitUntil(replayOutbox());
 });
 
-function openOutbox() {
-  return new Promise((resolve, reject) => {
-    const open = indexedDB.open(OUTBOX.db, OUTBOX.version);
-    open.onupgradeneeded = () => open.result.createObjectStore(OUTBOX.store, { keyPath: "key" });
-    open.onsuccess = () => resolve(open.result);
-    open.onerror = () => reject(open.error);
-  });
-}
-
-async function outbox(mode, operation) {
-  const db = await openOutbox();
-  try {
-    return await new Promise((resolve, reject) => {
-      const transaction = db.transaction(OUTBOX.store, mode);
-      const request = operation(transaction.objectStore(OUTBOX.store));
-      transaction.oncomplete = () => resolve(request.result);
-      transaction.onerror = () => reject(transaction.error);
-      transaction.onabort = () => reject(transaction.error);
-    });
-  } finally {
-    db.close();
-  }
-}
-
-// Sent, or refused for good (a 4xx other than 408/425/429 will never succeed): drop it.
-function isFinal(status) {
-  return (status >= 200 && status < 300) || (status >= 400 && status < 500 && ![408, 425, 429].includes(status));
-}
-
-function send(entry) {
-  return fetch(entry.url, {
-    method: "POST",
-    body: entry.body,
-    headers: {
-      Accept: "application/json",
-      "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8",
-      "Idempotency-Key": entry.key,
-    },
-    credentials: "same-origin",
-    cache: "no-store",
-  });
+async function tellPages(entry, status, data) {
+  const windows = await self.clients.matchAll({ type: "window" });
+  for (const client of windows) client.postMessage({ type: "OUTBOX_DELIVERED", entry, status, data });
 }
 
 async function replayOutbox() {
-  const run = async () => {
-    let waiting = 0;
-    const entries = await outbox("readonly", (store) => store.getAll());
-    entries.sort((a, b) => a.createdAt.localeCompare(b.createdAt)); // in the order they were made
-    for (const entry of entries) {
-      if (new URL(entry.url).origin !== self.location.origin) continue;
-      let response;
-      try {
-        response = await send(entry);
-      } catch {
-        waiting += 1;
-        break; // still offline
-      }
-      if (!isFinal(response.status)) {
-        waiting += 1;
-        continue;
-      }
-      await outbox("readwrite", (store) => store.delete(entry.key));
-      let data = null;
-      try {
-        data = await response.json();
-      } catch {
-        data = null;
-      }
-      const windows = await self.clients.matchAll({ type: "window" });
-      for (const client of windows) {
-        client.postMessage({ type: "OUTBOX_DELIVERED", entry, status: response.status, data });
-      }
-    }
-    // Rejecting tells the browser to try the sync again later.
-    if (waiting) throw new Error(`outbox: ${waiting} request(s) still waiting`);
-  };
-  return self.navigator.locks ? self.navigator.locks.request(OUTBOX.lock, run) : run();
+  const waiting = await self.fitspotOutbox.replay(tellPages);
+  // Rejecting tells the browser to try the sync again later.
+  if (waiting) throw new Error(`outbox: ${waiting} request(s) still waiting`);
 }
