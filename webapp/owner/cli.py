@@ -4,13 +4,12 @@ newsletter's `subscribers` group (the newsletter feature adds `subscribers delet
 import sys
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from ..extensions import db
 from ..newsletter.cli import subscribers_cli
 from .accounts import AccountError, create_owner, delete_owner, set_password
-from .exports import STATUSES, ExportError, ExportFilter, chunked, subscriber_csv_lines
+from .exports import STATUSES, ExportError, ExportFilter, subscriber_csv_lines
 from .imports import import_subscribers
 from .models import Owner
 
@@ -93,7 +92,7 @@ def export_command(status: str, since: str | None, until: str | None, output):
         export = ExportFilter.parse(status, since, until)
     except ExportError as exc:
         raise click.BadParameter(str(exc)) from None
-    for chunk in chunked(subscriber_csv_lines(export), current_app.config["OWNER_EXPORT_BATCH_SIZE"]):
+    for chunk in subscriber_csv_lines(export):
         output.write(chunk.encode("utf-8"))
     output.flush()
 
