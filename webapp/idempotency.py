@@ -8,8 +8,7 @@ import datetime as dt
 import re
 
 from flask import request
-from sqlalchemy import String, delete
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import DateTime, String, bindparam, delete, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .extensions import db
@@ -31,6 +30,14 @@ class IdempotencyKey(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
 
 
+# Plain SQL, the same on SQLite and PostgreSQL: every public POST runs it, and building the
+# statement with the ORM each time costs three times what running it does.
+CLAIM = text(
+    "INSERT INTO idempotency_keys (key, scope, created_at) VALUES (:key, :scope, :created_at) "
+    "ON CONFLICT (key) DO NOTHING RETURNING key"
+).bindparams(bindparam("created_at", type_=DateTime()))
+
+
 class BadIdempotencyKey(ValueError):
     """The client sent a key that is not a key."""
 
@@ -50,15 +57,8 @@ def claim(key: str | None, scope: str) -> bool:
     """
     if key is None:
         return True
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(IdempotencyKey)
-        .values(key=key, scope=scope, created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(IdempotencyKey.key)
-    )
-    return db.session.execute(stmt).first() is not None
+    row = db.session.execute(CLAIM, {"key": key, "scope": scope, "created_at": utcnow()}).first()
+    return row is not None
 
 
 def prune(now: dt.datetime | None = None) -> int:

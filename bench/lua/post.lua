@@ -17,7 +17,7 @@ end
 
 function request()
   counter = counter + 1
-  local n = string.format("%d-%d-%d", thread_id, counter, math.random(1, 1000000000))
+  local n = string.format("%02d-%08d-%09d", thread_id, counter, math.random(1, 999999999))
   local body = template:gsub("{n}", n)
   local headers = {
     ["Content-Type"] = "application/x-www-form-urlencoded",
