@@ -14,7 +14,7 @@ from .content import load_library
 from .database import configure_sqlite, database_url
 from .extensions import db, init_write_guards, login_manager, mail, migrate
 from .pagecache import PageCacheMiddleware
-from .sessions import CookieOnlyWhenNeededSessionInterface
+from .sessions import SiteSessionInterface
 from .urls import external_url
 
 # Scripts every page loads, when the file exists (each feature ships its own module).
@@ -32,7 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
         static_url_path="/static",
     )
-    app.session_interface = CookieOnlyWhenNeededSessionInterface()
+    app.session_interface = SiteSessionInterface()
     app.config.from_object(Defaults)
     app.config.update(from_environment())
     if test_config:
@@ -42,6 +42,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     instance.mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_secret_key(instance)
+    if str(app.config.get("SITE_URL", "")).startswith("https://"):
+        app.config["SESSION_COOKIE_SECURE"] = True
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app.config.get("DATABASE_URL", ""), instance)
     app.config.setdefault("OUTBOX_DIR", str(instance / "outbox"))
     configure_logging(app)

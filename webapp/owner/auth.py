@@ -10,7 +10,7 @@ every owner request, and refused by the server after `PERMANENT_SESSION_LIFETIME
 import time
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, g, has_request_context, redirect, request, session, url_for
+from flask import abort, current_app, g, redirect, request, session, url_for
 from flask_limiter import RequestLimit
 from flask_login import current_user, logout_user
 
@@ -19,22 +19,6 @@ from ..extensions import db, login_manager
 from .models import Owner
 
 LOGIN_AT = "owner_login_at"
-
-
-class SecureOverHttps:
-    """Session-interface mixin: mark the cookie Secure whenever the request came over HTTPS."""
-
-    def get_cookie_secure(self, app: Flask) -> bool:
-        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
-
-
-def init_app(app: Flask) -> None:
-    """Add SecureOverHttps to the app's session interface; an HTTPS SITE_URL always sets Secure."""
-    base = type(app.session_interface)
-    if not issubclass(base, SecureOverHttps):
-        app.session_interface = type(f"SecureOverHttps{base.__name__}", (SecureOverHttps, base), {})()
-    if str(app.config.get("SITE_URL", "")).startswith("https://"):
-        app.config["SESSION_COOKIE_SECURE"] = True
 
 
 login_manager.login_view = "owner.login"

@@ -30,7 +30,6 @@ from .exports import ExportError, ExportFilter, subscriber_csv_lines
 from .forms import ConfirmEraseForm, EraseForm, LoginForm, LogoutForm
 
 bp = Blueprint("owner", __name__, url_prefix="/owner")
-bp.record_once(lambda state: auth.init_app(state.app))
 bp.before_request(auth.require_owner)
 
 COMMENTS_PER_PAGE = 20
