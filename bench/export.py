@@ -43,7 +43,7 @@ CHUNK = 1 << 20
 BREAKDOWN = """
 import time
 from webapp import create_app
-from webapp.newsletter.service import UnsubscribeLinks
+from webapp.newsletter.links import UnsubscribeLinks
 from webapp.owner.exports import ExportFilter, subscriber_rows
 app = create_app()
 with app.app_context():

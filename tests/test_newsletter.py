@@ -3,6 +3,7 @@
 Every test runs on SQLite, and on PostgreSQL when TEST_DATABASE_URL is set.
 """
 
+import datetime as dt
 import email
 import html as htmllib
 import json
@@ -22,6 +23,7 @@ from itsdangerous import TimestampSigner, URLSafeSerializer
 from tests.servers import free_port
 from webapp.extensions import db
 from webapp.idempotency import utcnow
+from webapp.newsletter import links as newsletter_links
 from webapp.newsletter import service
 from webapp.newsletter.models import Subscriber
 
@@ -155,9 +157,9 @@ def expired_confirm_token(app, key: str) -> str:
 
     with app.app_context():
         subscriber = db.session.execute(db.select(Subscriber).filter_by(email_key=key)).scalar_one()
-        serializer = service.confirm_serializer()
+        serializer = newsletter_links.confirm_serializer()
         serializer.signer = EightDaysAgo
-        return serializer.dumps(service.confirm_payload(subscriber))
+        return serializer.dumps(newsletter_links.confirm_payload(subscriber))
 
 
 # --- the whole flow over real SMTP -----------------------------------------------------------
@@ -336,7 +338,7 @@ def test_a_pending_address_gets_its_link_again_after_ten_minutes(app, client):
     sign_up(client, "fay@example.com")
     assert len(outbox(app)) == 1
     with app.app_context():
-        db.session.execute(db.update(Subscriber).values(last_mailed_at=utcnow() - service.dt.timedelta(minutes=11)))
+        db.session.execute(db.update(Subscriber).values(last_mailed_at=utcnow() - dt.timedelta(minutes=11)))
         db.session.commit()
     sign_up(client, "Fay@example.com")
     first, second = outbox(app)
@@ -491,7 +493,7 @@ def test_tampered_and_foreign_tokens_get_a_clear_page_and_change_nothing(app, cl
     confirm_token = path(confirm).rsplit("/", 1)[1]
     unsubscribe_token = path(unsubscribe).rsplit("/", 1)[1]
     with app.app_context():
-        other_key = URLSafeSerializer("another-site's-secret-key-0123456789", salt=service.CONFIRM_SALT)
+        other_key = URLSafeSerializer("another-site's-secret-key-0123456789", salt=newsletter_links.CONFIRM_SALT)
         foreign_signed = other_key.dumps(["whatever", "2024-01-01T00:00:00"])
     bad = [
         (tampered(confirm), "confirmation link isn't valid"),
@@ -620,7 +622,7 @@ def test_prune_deletes_only_stale_unconfirmed_signups(app, client, runner):
     sign_up(client, "new@example.com")
     subscribe_and_confirm(app, client, "kept@example.com")
     with app.app_context():
-        long_ago = utcnow() - service.dt.timedelta(days=31)
+        long_ago = utcnow() - dt.timedelta(days=31)
         db.session.execute(db.update(Subscriber).values(optin_time=long_ago))
         db.session.execute(db.update(Subscriber).filter_by(email_key="new@example.com").values(optin_time=utcnow()))
         db.session.commit()

@@ -165,3 +165,14 @@ def test_every_form_survives_garbage(app, data, post_index):
     path, endpoint = posts[post_index % len(posts)]
     response = client.post(path, data=data, headers={"Sec-Fetch-Site": "same-origin", "Accept": "application/json"})
     assert response.status_code < 500, (endpoint, data, response.status_code)
+
+
+@pytest.mark.parametrize("body", ["0", "[1, 2]", '"text"', '{"vote": "yes"}'])
+def test_json_bodies_are_refused_with_415_on_every_post(app, client, body):
+    before = row_counts(app)
+    for path, endpoint in all_posts(app):
+        response = client.post(
+            path, data=body, content_type="application/json", headers={"Sec-Fetch-Site": "same-origin"}
+        )
+        assert response.status_code == 415, (endpoint, response.status_code)
+    assert row_counts(app) == before

@@ -12,6 +12,7 @@ TITLES = {
     404: "Page not found",
     405: "Not allowed",
     413: "That was too much to send",
+    415: "That form arrived in a format we don't read",
     429: "Too many requests",
     500: "Something went wrong on our side",
     503: "Back in a moment",

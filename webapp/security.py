@@ -73,7 +73,7 @@ def add_headers(response):
 
 
 def init_app(app: Flask) -> None:
-    """Refuse oversized bodies and cross-site writes before any view runs; add headers after."""
+    """Refuse oversized, cross-site and JSON writes before any view runs; add headers after."""
 
     @app.before_request
     def refuse_oversized_and_cross_site_writes():
@@ -85,5 +85,7 @@ def init_app(app: Flask) -> None:
         if is_cross_site(request):
             app.logger.warning("refused cross-site %s %s", request.method, request.path)
             abort(403, description="This form can only be sent from this site's own pages.")
+        if request.is_json:  # every form here is urlencoded; Flask-WTF would take any JSON as form data
+            abort(415, description="Send the form as application/x-www-form-urlencoded, not JSON.")
 
     app.after_request(add_headers)

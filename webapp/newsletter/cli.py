@@ -5,7 +5,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from ..extensions import db
-from . import service
+from . import links, service
 
 subscribers_cli = AppGroup("subscribers", help="Manage the newsletter's subscribers.")
 newsletter_cli = AppGroup("newsletter", help="Newsletter mail.")
@@ -32,7 +32,7 @@ def delete_subscriber(email: str) -> None:
 def retry_mail(grace: int) -> None:
     """Send the confirmation mails still owed (the mail server was down). Run it from cron."""
     if not current_app.config.get("SITE_URL"):
-        click.echo(f"warning: SITE_URL is not set; links in the mail will start {service.FALLBACK_SITE_URL}", err=True)
+        click.echo(f"warning: SITE_URL is not set; links in the mail will start {links.FALLBACK_SITE_URL}", err=True)
     sent = failed = 0
     for subscriber_id in service.owed_subscriber_ids(grace):
         db.session.rollback()

@@ -8,7 +8,7 @@ from ..errors import wants_json
 from ..extensions import csrf, db, limiter
 from ..idempotency import BadIdempotencyKey, key_from_request
 from ..pagecache import cached_page
-from . import service
+from . import links, service
 from .addresses import email_key
 from .forms import SignupForm
 
@@ -62,8 +62,8 @@ def keep_links_private(response):
     return response
 
 
-@bp.errorhandler(service.BadLink)
-def bad_link(exc: service.BadLink):
+@bp.errorhandler(links.BadLink)
+def bad_link(exc: links.BadLink):
     """Explain an expired, cut-short or replaced link; nothing was changed."""
     if wants_json():
         response = jsonify(ok=False, error="This link can't be used", message=str(exc))
@@ -139,7 +139,7 @@ def form_errors(form: SignupForm):
 def confirm(token: str):
     """GET shows a button (link scanners must not confirm anyone); POST confirms."""
     if request.method == "GET":
-        subscriber = service.subscriber_for_confirm_token(token)
+        subscriber = links.subscriber_for_confirm_token(token)
         return render_template("newsletter/confirm.html", token=token, already=subscriber.status == "subscribed")
     service.confirm(token, request.remote_addr)
     db.session.commit()
@@ -150,7 +150,7 @@ def confirm(token: str):
 def unsubscribe(token: str):
     """GET shows one button; POST unsubscribes, also as RFC 8058 one-click (answered 200, no redirect)."""
     if request.method == "GET":
-        subscriber = service.subscriber_for_unsubscribe_token(token)
+        subscriber = links.subscriber_for_unsubscribe_token(token)
         return render_template("newsletter/unsubscribe.html", token=token, already=subscriber.status == "unsubscribed")
     service.unsubscribe(token)
     db.session.commit()

@@ -15,8 +15,8 @@ from sqlalchemy import func
 
 from ..csvutil import csv_lines
 from ..extensions import db
+from ..newsletter.links import UnsubscribeLinks
 from ..newsletter.models import Subscriber
-from ..newsletter.service import UnsubscribeLinks
 
 HEADER = [
     "Email Address",
