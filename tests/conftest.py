@@ -162,3 +162,11 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": {"width": 360, "height": 740}}
+
+
+@pytest.fixture
+def no_js_page(browser, browser_context_args):
+    """A phone-sized page with JavaScript off: what every feature must still work in."""
+    context = browser.new_context(**browser_context_args, java_script_enabled=False)
+    yield context.new_page()
+    context.close()

@@ -125,6 +125,19 @@ class Server:
             time.sleep(0.1)
         raise RuntimeError(f"gunicorn did not answer in {timeout}s: {self.log.read_text()[-3000:]}")
 
+    def flask(self, *args: str, input: str | None = None) -> str:
+        """Run `flask --app webapp ARGS` against this server's database, as its operator would."""
+        result = subprocess.run(
+            [str(BIN / "flask"), "--app", "webapp", *args],
+            cwd=ROOT,
+            env=self.env,
+            input=input,
+            text=True,
+            check=True,
+            capture_output=True,
+        )
+        return result.stdout
+
     def worker_pids(self) -> list[int]:
         """Return the pids of the master's worker processes."""
         out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout

@@ -1,11 +1,7 @@
 """axe-core on every public page and the owner's pages, in light and dark: zero violations."""
 
-import subprocess
-
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-
-from tests.servers import BIN, ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -42,15 +38,7 @@ def test_public_pages_have_no_axe_violations(scheme_page, live_server, path):
 
 @pytest.fixture(scope="module")
 def owner_account(live_server):
-    subprocess.run(
-        [str(BIN / "flask"), "--app", "webapp", "owner", "create", OWNER_EMAIL],
-        cwd=ROOT,
-        env=live_server.env,
-        input=OWNER_PASSWORD + "\n",
-        text=True,
-        check=True,
-        capture_output=True,
-    )
+    live_server.flask("owner", "create", OWNER_EMAIL, input=OWNER_PASSWORD + "\n")
     return OWNER_EMAIL
 
 

@@ -7,14 +7,6 @@ pytestmark = pytest.mark.browser
 ARTICLE = "/articles/back-pain-relief-walking"
 
 
-@pytest.fixture
-def no_js_page(browser, live_server):
-    context = browser.new_context(java_script_enabled=False, viewport={"width": 360, "height": 740})
-    page = context.new_page()
-    yield page
-    context.close()
-
-
 def test_article_reads_at_phone_size_without_javascript(no_js_page, live_server):
     page = no_js_page
     page.goto(live_server.url + ARTICLE)

@@ -58,21 +58,6 @@ def live_server(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 360, "height": 740})
-    yield context.new_page()
-    context.close()
-
-
-@pytest.fixture
-def no_js_page(browser):
-    context = browser.new_context(java_script_enabled=False, viewport={"width": 360, "height": 740})
-    page = context.new_page()
-    yield page
-    context.close()
-
-
 def test_vote_with_fetch_shows_the_thanks_with_focus_and_stores_it(page, live_server):
     page.goto(live_server.url + ARTICLE)
     page.evaluate("window.notReloaded = true")

@@ -29,22 +29,6 @@ def site(app, database_url, server_factory, smtp_server):
     )
 
 
-@pytest.fixture
-def js_page(browser):
-    """A phone-sized page with JavaScript (made by hand: pytest-playwright's `page` needs its
-    `base_url` fixture, which pytest 9 refuses to run under filterwarnings=error)."""
-    context = browser.new_context(viewport={"width": 360, "height": 740})
-    yield context.new_page()
-    context.close()
-
-
-@pytest.fixture
-def no_js_page(browser):
-    context = browser.new_context(java_script_enabled=False, viewport={"width": 360, "height": 740})
-    yield context.new_page()
-    context.close()
-
-
 def wait_for_mail(smtp_server, count: int = 1, timeout: float = 10):
     deadline = time.monotonic() + timeout
     while len(smtp_server.messages) < count and time.monotonic() < deadline:
@@ -73,8 +57,7 @@ def confirm_and_unsubscribe(page, app, site, smtp_server, address):
     assert len(smtp_server.messages) == 1
 
 
-def test_with_javascript_the_answer_replaces_the_form_and_takes_focus(js_page, app, site, smtp_server):
-    page = js_page
+def test_with_javascript_the_answer_replaces_the_form_and_takes_focus(page, app, site, smtp_server):
     page.goto(site.url + ARTICLE)
     form = page.locator("#newsletter")
     form.get_by_label("Email", exact=True).fill("not an address")

@@ -1,16 +1,12 @@
 """The owner's area in real Chromium against gunicorn: log in, dashboard, download, erase, log out."""
 
 import datetime as dt
-import os
 import re
 import sqlite3
-import subprocess
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
-
-from tests.servers import BIN, ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -21,20 +17,7 @@ PASSWORD = "walk-every-day-2026"
 @pytest.fixture(scope="module")
 def site(live_server):
     """The live server with an owner account and a few subscribers."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": live_server.database_url,
-        "FITSPOT_INSTANCE_PATH": str(live_server.instance),
-    }
-    subprocess.run(
-        [str(BIN / "flask"), "--app", "webapp", "owner", "create", EMAIL],
-        input=PASSWORD + "\n",
-        text=True,
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    live_server.flask("owner", "create", EMAIL, input=PASSWORD + "\n")
     connection = sqlite3.connect(live_server.instance / "fitspot.sqlite3")
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     with connection:
