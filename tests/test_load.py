@@ -9,7 +9,6 @@ import io
 import os
 import random
 import signal
-import subprocess
 import threading
 import time
 import urllib.error
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.servers import BIN, ROOT, PostgresDatabase, Server
+from tests.servers import PostgresDatabase, Server
 
 pytestmark = pytest.mark.slow
 
@@ -118,11 +117,7 @@ def run_load(base: str, seconds: float, tally: Tally, during=None) -> None:
 
 def export(server: Server, *args: str) -> list[dict]:
     """Run an export command against the server's database, as the owner would."""
-    env = {**server.env, "SITE_URL": "http://127.0.0.1"}
-    out = subprocess.run(
-        [str(BIN / "flask"), "--app", "webapp", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
-    ).stdout
-    return list(csv.DictReader(io.StringIO(out)))
+    return list(csv.DictReader(io.StringIO(server.flask(*args))))
 
 
 def report(server: Server, tally: Tally, votes: int, stored: int) -> None:

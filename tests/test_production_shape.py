@@ -9,7 +9,6 @@ import email.policy
 import io
 import os
 import re
-import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -18,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.servers import BIN, ROOT, PostgresDatabase, migrate
+from tests.servers import PostgresDatabase, migrate
 
 pytestmark = pytest.mark.slow
 SLUG = "back-pain-relief-walking"
@@ -66,15 +65,7 @@ def post(url: str, data: dict, key: str | None = None) -> int:
 
 
 def export(host, *args: str) -> list[list[str]]:
-    out = subprocess.run(
-        [str(BIN / "flask"), "--app", "webapp", *args],
-        cwd=ROOT,
-        env=host.env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return list(csv.reader(io.StringIO(out)))
+    return list(csv.reader(io.StringIO(host.flask(*args))))
 
 
 def outbox_links(host) -> list[str]:

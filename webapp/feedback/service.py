@@ -45,21 +45,25 @@ UPSERT_COMMENT = _upsert(
 )
 
 
+def _store_once(statement, row: dict, scope: str, idempotency_key: str | None) -> bool:
+    """Run an upsert unless `idempotency_key` was applied before (then change nothing, return False)."""
+    if row["vote"] not in VOTES:
+        raise ValueError(f"vote must be one of {VOTES}, not {row['vote']!r}")
+    if not claim(idempotency_key, scope):
+        return False
+    now = utcnow()
+    db.session.execute(statement, {**row, "created_at": now, "updated_at": now})
+    return True
+
+
 def record_vote(article: str, vote: str, vote_id: str, idempotency_key: str | None = None) -> bool:
     """Store a reader's vote on an article, or change the vote they gave before.
 
     One row per (article, vote_id): a reader who answers Yes, then No, leaves one No.
     Returns False, and changes nothing, when `idempotency_key` was applied before.
     """
-    if vote not in VOTES:
-        raise ValueError(f"vote must be one of {VOTES}, not {vote!r}")
-    if not claim(idempotency_key, "feedback.vote"):
-        return False
-    now = utcnow()
-    db.session.execute(
-        UPSERT_VOTE, {"article": article, "vote_id": vote_id, "vote": vote, "created_at": now, "updated_at": now}
-    )
-    return True
+    row = {"article": article, "vote_id": vote_id, "vote": vote}
+    return _store_once(UPSERT_VOTE, row, "feedback.vote", idempotency_key)
 
 
 def add_comment(article: str, vote_id: str, vote: str, comment: str, idempotency_key: str | None = None) -> bool:
@@ -69,23 +73,8 @@ def add_comment(article: str, vote_id: str, vote: str, comment: str, idempotency
     was queued offline and is still on its way); an existing vote keeps its answer.
     Returns False, and changes nothing, when `idempotency_key` was applied before.
     """
-    if vote not in VOTES:
-        raise ValueError(f"vote must be one of {VOTES}, not {vote!r}")
-    if not claim(idempotency_key, "feedback.comment"):
-        return False
-    now = utcnow()
-    db.session.execute(
-        UPSERT_COMMENT,
-        {
-            "article": article,
-            "vote_id": vote_id,
-            "vote": vote,
-            "comment": comment,
-            "created_at": now,
-            "updated_at": now,
-        },
-    )
-    return True
+    row = {"article": article, "vote_id": vote_id, "vote": vote, "comment": comment}
+    return _store_once(UPSERT_COMMENT, row, "feedback.comment", idempotency_key)
 
 
 def _has_comment():
